@@ -1,0 +1,52 @@
+"""The single table's keys and indexes, declared once.
+
+CDK (infra/constructs/data.py), the local stack (infra/local) and the tests build the
+table from this module; the repository builds its keys with the helpers below.
+docs/data-model.md maps each access pattern to a key or an index defined here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PARTITION_KEY = "pk"
+SORT_KEY = "sk"
+TTL_ATTRIBUTE = "expires_at"
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    partition_key: str
+    sort_key: str
+
+
+# Overloaded global secondary indexes (all string keys, projection ALL).
+# GSI1: lists newest first (all tickets by month bucket, a customer's tickets, an order's tickets).
+# GSI2: work queues (topic queue shards ordered by priority then age).
+# GSI3: time-due lookups (SLA due soon, surveys pending), sharded by bucket.
+INDEXES: tuple[Index, ...] = (
+    Index("GSI1", "gsi1pk", "gsi1sk"),
+    Index("GSI2", "gsi2pk", "gsi2sk"),
+    Index("GSI3", "gsi3pk", "gsi3sk"),
+)
+
+# Number of shards for write-hot index partitions (queue index, due-date index).
+# Each shard is its own partition (1,000 WCU each); readers query every shard.
+QUEUE_SHARDS = 4
+DUE_SHARDS = 4
+
+
+def index(name: str) -> Index:
+    for candidate in INDEXES:
+        if candidate.name == name:
+            return candidate
+    raise KeyError(name)
+
+
+def key_attributes() -> list[str]:
+    """Every attribute used as a key by the table or an index (all of type S)."""
+    names = [PARTITION_KEY, SORT_KEY]
+    for idx in INDEXES:
+        names += [idx.partition_key, idx.sort_key]
+    return names

@@ -1,0 +1,36 @@
+"""Domain errors: raised by services and adapters, mapped to HTTP or retries in one place."""
+
+
+class DomainError(Exception):
+    """Base class of every error the domain raises on purpose."""
+
+
+class NotFound(DomainError):
+    def __init__(self, kind: str, identifier: str) -> None:
+        super().__init__(f"{kind} {identifier} not found")
+        self.kind = kind
+        self.identifier = identifier
+
+
+class Conflict(DomainError):
+    """A conditional write lost a race or an invariant would break; the caller may retry."""
+
+
+class Duplicate(DomainError):
+    """The same delivery was already processed (idempotency key already recorded)."""
+
+    def __init__(self, dedup_key: str) -> None:
+        super().__init__(f"already processed: {dedup_key}")
+        self.dedup_key = dedup_key
+
+
+class InvalidInput(DomainError):
+    """Input that parsed but breaks a business rule; ``errors`` names each bad field."""
+
+    def __init__(self, errors: list[dict[str, str]]) -> None:
+        super().__init__("; ".join(f"{e['field']}: {e['message']}" for e in errors))
+        self.errors = errors
+
+
+class InvalidCursor(DomainError):
+    """A pagination cursor that was not issued by us or is corrupt."""

@@ -1,0 +1,40 @@
+"""Typed per-function settings, read lazily from the environment and cached by the caller.
+
+Nothing here runs at import time. Each handler module calls ``load(SettingsClass)`` once,
+on its first invocation. tests/infra checks that every function's CDK environment
+satisfies the model named in infra/registry.py.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class BaseSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    service: str = Field(default="guichet", alias="POWERTOOLS_SERVICE_NAME")
+
+
+class FormWebhookSettings(BaseSettings):
+    inbound_queue_url: str = Field(alias="INBOUND_QUEUE_URL", min_length=1)
+
+
+class ProcessorSettings(BaseSettings):
+    table_name: str = Field(alias="TABLE_NAME", min_length=1)
+
+
+class ApiSettings(BaseSettings):
+    table_name: str = Field(alias="TABLE_NAME", min_length=1)
+
+
+SettingsT = TypeVar("SettingsT", bound=BaseSettings)
+
+
+def load(model: type[SettingsT], environ: dict[str, str] | None = None) -> SettingsT:
+    """Validate the environment against ``model`` (raises pydantic.ValidationError)."""
+    source = dict(os.environ) if environ is None else environ
+    return model.model_validate(source)
