@@ -103,6 +103,7 @@ class UserPoolSpec:
     name: str
     description: str
     groups: tuple[str, ...] = ()
+    authorizes: Auth = "none"  # the Route.auth value whose JWT authorizer trusts this pool
 
 
 # ---------------------------------------------------------------- resources
@@ -140,8 +141,9 @@ USER_POOLS: tuple[UserPoolSpec, ...] = (
         name="staff",
         description="Agents, supervisors and admins of the support team",
         groups=("agent", "supervisor", "admin"),
+        authorizes="staff",
     ),
-    UserPoolSpec(name="customers", description="Customers of the customer space"),
+    UserPoolSpec(name="customers", description="Customers of the customer space", authorizes="customer"),
 )
 
 # Environment common to every function (literal values only).
