@@ -16,6 +16,14 @@ class Conflict(DomainError):
     """A conditional write lost a race or an invariant would break; the caller may retry."""
 
 
+class IdentityTaken(Conflict):
+    """An identifier the write tried to claim already belongs to a profile."""
+
+    def __init__(self, identities: list[tuple[str, str]]) -> None:
+        super().__init__("identifier already owned: " + ", ".join(f"{k}:{v}" for k, v in identities))
+        self.identities = identities
+
+
 class Duplicate(DomainError):
     """The same delivery was already processed (idempotency key already recorded)."""
 

@@ -50,3 +50,35 @@ def key_attributes() -> list[str]:
     for idx in INDEXES:
         names += [idx.partition_key, idx.sort_key]
     return names
+
+
+# Shards of the "all tickets, newest first" list on GSI1 (one partition per shard).
+LIST_SHARDS = 4
+
+# Idempotency records outlive the longest sender retry window (Meta: 7 days).
+DEDUP_TTL_DAYS = 8
+
+
+def create_table_kwargs(table_name: str) -> dict[str, object]:
+    """boto3 ``create_table`` arguments for this schema (local stack and tests; CDK builds its own
+    construct from the same constants)."""
+    return {
+        "TableName": table_name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": name, "AttributeType": "S"} for name in key_attributes()],
+        "KeySchema": [
+            {"AttributeName": PARTITION_KEY, "KeyType": "HASH"},
+            {"AttributeName": SORT_KEY, "KeyType": "RANGE"},
+        ],
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": idx.name,
+                "KeySchema": [
+                    {"AttributeName": idx.partition_key, "KeyType": "HASH"},
+                    {"AttributeName": idx.sort_key, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+            for idx in INDEXES
+        ],
+    }

@@ -1,0 +1,52 @@
+"""Key builders: the only place that knows how items are addressed (see docs/data-model.md)."""
+
+from __future__ import annotations
+
+import hashlib
+
+from shared.adapters.dynamodb.schema import LIST_SHARDS
+
+TICKET_SK = "#TICKET"
+PROFILE_SK = "#PROFILE"
+IDENT_SK = "#IDENT"
+DEDUP_SK = "#DEDUP"
+
+
+def shard_of(identifier: str, shards: int) -> int:
+    """Stable shard number of an id (sha1, not hash(): the same across processes)."""
+    return int.from_bytes(hashlib.sha1(identifier.encode()).digest()[:4], "big") % shards  # noqa: S324
+
+
+def ticket_pk(ticket_id: str) -> str:
+    return f"TICKET#{ticket_id}"
+
+
+def message_sk(sent_iso: str, message_id: str) -> str:
+    return f"MSG#{sent_iso}#{message_id}"
+
+
+def ticket_list_pk(shard: int) -> str:
+    return f"TICKETS#{shard}"
+
+
+def ticket_list_keys(ticket_id: str, created_iso: str) -> dict[str, str]:
+    return {
+        "gsi1pk": ticket_list_pk(shard_of(ticket_id, LIST_SHARDS)),
+        "gsi1sk": f"{created_iso}#{ticket_id}",
+    }
+
+
+def customer_pk(customer_id: str) -> str:
+    return f"CUSTOMER#{customer_id}"
+
+
+def timeline_sk(at_iso: str, event_id: str) -> str:
+    return f"TL#{at_iso}#{event_id}"
+
+
+def identity_pk(kind: str, value: str) -> str:
+    return f"IDENT#{kind}#{value}"
+
+
+def dedup_pk(dedup_key: str) -> str:
+    return f"DEDUP#{dedup_key}"

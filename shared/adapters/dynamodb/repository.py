@@ -1,0 +1,244 @@
+"""The single-table repository: GetItem, Query, conditional Put/Update and TransactWriteItems.
+
+No Scan anywhere (tests/integration/test_no_scan.py fails if one is issued). Conditional
+check failures become domain errors: ``Duplicate`` when an idempotency record exists,
+``Conflict`` when another writer won a race (callers re-read and retry).
+"""
+
+from __future__ import annotations
+
+import heapq
+from datetime import timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from shared.adapters.dynamodb import cursor as cursors
+from shared.adapters.dynamodb import keys
+from shared.adapters.dynamodb.items import from_item, to_item, version_of
+from shared.adapters.dynamodb.schema import DEDUP_TTL_DAYS, LIST_SHARDS, PARTITION_KEY, SORT_KEY
+from shared.domain.common import iso
+from shared.domain.customer import Customer
+from shared.domain.errors import Conflict, Duplicate, IdentityTaken
+from shared.domain.message import Message
+from shared.domain.ticket import Ticket
+from shared.ports import InboundWrite, Page, Versioned
+
+_TABLE_KEYS = frozenset({PARTITION_KEY, SORT_KEY})
+_GSI1_KEYS = frozenset({PARTITION_KEY, SORT_KEY, "gsi1pk", "gsi1sk"})
+_NEW = f"attribute_not_exists({PARTITION_KEY})"
+
+
+class DynamoRepository:
+    def __init__(self, table: Any) -> None:
+        """``table`` is a boto3 ``dynamodb.Table`` resource (its client serialises types)."""
+        self._table = table
+        self._client = table.meta.client
+        self._name: str = table.name
+
+    # ------------------------------------------------------------------ reads
+    def identity_owner(self, kind: str, value: str) -> str | None:
+        response = self._table.get_item(
+            Key={PARTITION_KEY: keys.identity_pk(kind, value), SORT_KEY: keys.IDENT_SK},
+            ProjectionExpression="customer_id",
+        )
+        item = response.get("Item")
+        return str(item["customer_id"]) if item else None
+
+    def get_customer(self, customer_id: str) -> Versioned[Customer] | None:
+        item = self._get(keys.customer_pk(customer_id), keys.PROFILE_SK)
+        return Versioned(from_item(item, Customer), version_of(item)) if item else None
+
+    def get_ticket(self, ticket_id: str) -> Versioned[Ticket] | None:
+        item = self._get(keys.ticket_pk(ticket_id), keys.TICKET_SK)
+        return Versioned(from_item(item, Ticket), version_of(item)) if item else None
+
+    def ticket_messages(
+        self, ticket_id: str, limit: int, cursor: str | None
+    ) -> tuple[Ticket | None, Page[Message]]:
+        """One Query on the ticket's partition: its record (sk ``#TICKET`` sorts first) and messages."""
+        params: dict[str, Any] = {
+            "KeyConditionExpression": "#pk = :pk",
+            "ExpressionAttributeNames": {"#pk": PARTITION_KEY},
+            "ExpressionAttributeValues": {":pk": keys.ticket_pk(ticket_id)},
+            "Limit": limit + (0 if cursor else 1),
+        }
+        if cursor:
+            params["ExclusiveStartKey"] = cursors.decode(cursor, _TABLE_KEYS)["after"]
+        response = self._table.query(**params)
+        ticket: Ticket | None = None
+        messages: list[Message] = []
+        for item in response.get("Items", []):
+            if item.get("type") == "ticket":
+                ticket = from_item(item, Ticket)
+            elif item.get("type") == "message":
+                messages.append(from_item(item, Message))
+        last = response.get("LastEvaluatedKey")
+        next_cursor = cursors.encode({"after": last}) if last else None
+        return ticket, Page(messages, next_cursor)
+
+    def list_tickets(self, limit: int, cursor: str | None) -> Page[Ticket]:
+        """Newest first across the list shards: one Query per shard, merged by creation time.
+
+        Reads at most LIST_SHARDS * limit items per page whatever the table size. The cursor
+        holds each shard's position: absent = not started, a key = after it, None = exhausted.
+        """
+        state = cursors.decode(cursor, _GSI1_KEYS) if cursor else {}
+        fetched: dict[str, tuple[list[dict[str, Any]], bool]] = {}
+        for shard in range(LIST_SHARDS):
+            name = str(shard)
+            if name in state and state[name] is None:
+                continue
+            params: dict[str, Any] = {
+                "IndexName": "GSI1",
+                "KeyConditionExpression": "gsi1pk = :pk",
+                "ExpressionAttributeValues": {":pk": keys.ticket_list_pk(shard)},
+                "ScanIndexForward": False,
+                "Limit": limit,
+            }
+            if state.get(name):
+                params["ExclusiveStartKey"] = state[name]
+            response = self._table.query(**params)
+            fetched[name] = (response.get("Items", []), "LastEvaluatedKey" in response)
+
+        merged = [(str(item["gsi1sk"]), name, item) for name, (items, _) in fetched.items() for item in items]
+        chosen = heapq.nlargest(limit, merged, key=lambda entry: entry[0])
+        next_state: dict[str, Any] = {name: None for name, position in state.items() if position is None}
+        for name, (items, has_more) in fetched.items():
+            # Each shard is sorted, so what the page takes from it is a prefix of what it returned.
+            taken = sum(1 for _, origin, _ in chosen if origin == name)
+            if taken < len(items) or has_more:
+                if taken:
+                    next_state[name] = {k: str(items[taken - 1][k]) for k in _GSI1_KEYS}
+                elif name in state:
+                    next_state[name] = state[name]
+            else:
+                next_state[name] = None
+        done = all(next_state.get(str(shard), "open") is None for shard in range(LIST_SHARDS))
+        tickets = [from_item(item, Ticket) for _, _, item in chosen]
+        return Page(tickets, None if done else cursors.encode(next_state))
+
+    def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
+        item: dict[str, Any] | None = self._table.get_item(Key={PARTITION_KEY: pk, SORT_KEY: sk}).get("Item")
+        return item
+
+    # ----------------------------------------------------------------- writes
+    def record_inbound(self, write: InboundWrite) -> None:
+        """One transaction: idempotency record, identities, customer, ticket, message, timeline."""
+        message = write.message
+        now = message.received_at
+        expires = int((now + timedelta(days=DEDUP_TTL_DAYS)).timestamp())
+        operations: list[dict[str, Any]] = [
+            self._put(
+                {
+                    PARTITION_KEY: keys.dedup_pk(write.dedup_key),
+                    SORT_KEY: keys.DEDUP_SK,
+                    "type": "dedup",
+                    "message_id": message.id,
+                    "ticket_id": message.ticket_id,
+                    "expires_at": expires,
+                },
+                condition=_NEW,
+            )
+        ]
+        for identity in write.claimed_identities:
+            operations.append(
+                self._put(
+                    {
+                        PARTITION_KEY: keys.identity_pk(identity.kind.value, identity.value),
+                        SORT_KEY: keys.IDENT_SK,
+                        "type": "identity",
+                        "customer_id": write.customer.id,
+                        "kind": identity.kind.value,
+                        "claimed_at": iso(now),
+                    },
+                    condition=_NEW,
+                )
+            )
+        customer_keys = {PARTITION_KEY: keys.customer_pk(write.customer.id), SORT_KEY: keys.PROFILE_SK}
+        operations.append(
+            self._versioned_put(write.customer, "customer", customer_keys, write.customer_version)
+        )
+        ticket = write.ticket
+        ticket_keys = {
+            PARTITION_KEY: keys.ticket_pk(ticket.id),
+            SORT_KEY: keys.TICKET_SK,
+            **keys.ticket_list_keys(ticket.id, iso(ticket.created_at)),
+        }
+        operations.append(self._versioned_put(ticket, "ticket", ticket_keys, write.ticket_version))
+        sent = iso(message.sent_at)
+        operations.append(
+            self._put(
+                to_item(
+                    message,
+                    "message",
+                    {PARTITION_KEY: keys.ticket_pk(ticket.id), SORT_KEY: keys.message_sk(sent, message.id)},
+                ),
+                condition=_NEW,
+            )
+        )
+        operations.append(
+            self._put(
+                {
+                    PARTITION_KEY: keys.customer_pk(write.customer.id),
+                    SORT_KEY: keys.timeline_sk(sent, message.id),
+                    "type": "timeline",
+                    "kind": "message",
+                    "channel": message.channel.value,
+                    "direction": message.direction.value,
+                    "ticket_id": ticket.id,
+                    "message_id": message.id,
+                    "summary": write.timeline_summary,
+                    "at": sent,
+                }
+            )
+        )
+        claimed = [(i.kind.value, i.value) for i in write.claimed_identities]
+        self._transact(operations, dedup_key=write.dedup_key, identities=claimed)
+
+    def _put(self, item: dict[str, Any], condition: str | None = None) -> dict[str, Any]:
+        put: dict[str, Any] = {"TableName": self._name, "Item": item}
+        if condition:
+            put["ConditionExpression"] = condition
+        return {"Put": put}
+
+    def _versioned_put(
+        self, model: Customer | Ticket, kind: str, item_keys: dict[str, str], version: int | None
+    ) -> dict[str, Any]:
+        """Put the whole record, guarded by the version it was read at (None: must not exist)."""
+        item = to_item(model, kind, item_keys, version=(version or 0) + 1)
+        if version is None:
+            return self._put(item, condition=_NEW)
+        put = self._put(item, condition="version = :read_version")
+        put["Put"]["ExpressionAttributeValues"] = {":read_version": version}
+        return put
+
+    def _transact(
+        self,
+        operations: list[dict[str, Any]],
+        dedup_key: str | None = None,
+        identities: list[tuple[str, str]] | None = None,
+    ) -> None:
+        """Run a transaction; its first operation is the dedup record when ``dedup_key`` is set,
+        followed by one identity claim per entry of ``identities``."""
+        try:
+            self._client.transact_write_items(TransactItems=operations)
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code")
+            if code != "TransactionCanceledException":
+                raise
+            reasons = error.response.get("CancellationReasons") or []
+            failed = [r.get("Code") for r in reasons]
+            if dedup_key and failed and failed[0] == "ConditionalCheckFailed":
+                raise Duplicate(dedup_key) from error
+            offset = 1 if dedup_key else 0
+            taken = [
+                identity
+                for position, identity in enumerate(identities or [], start=offset)
+                if position < len(failed) and failed[position] == "ConditionalCheckFailed"
+            ]
+            if taken:
+                raise IdentityTaken(taken) from error
+            if any(c in ("ConditionalCheckFailed", "TransactionConflict") for c in failed):
+                raise Conflict("a concurrent write changed the records; re-read and retry") from error
+            raise

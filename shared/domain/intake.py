@@ -1,0 +1,132 @@
+"""Pure rules for an inbound customer message: profile, identities, ticket, message."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from shared.domain.common import Channel
+from shared.domain.customer import Customer, Identity
+from shared.domain.ids import new_id, stable_id, ticket_reference
+from shared.domain.inbound import InboundMessage
+from shared.domain.message import Direction, Message, PartyRole
+from shared.domain.ticket import Priority, Ticket, TicketStatus, default_sla
+
+SUMMARY_LENGTH = 140
+
+
+def new_customer(message: InboundMessage, now: datetime) -> Customer:
+    return Customer(
+        id=new_id("C"),
+        display_name=message.display_name,
+        first_name=message.first_name,
+        last_name=message.last_name,
+        marketing_consent=bool(message.marketing_consent),
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def missing_identities(customer: Customer, message: InboundMessage, now: datetime) -> list[Identity]:
+    """Identifiers in the message that the profile does not have yet."""
+    return [
+        Identity(kind=claim.kind, value=claim.value, source_channel=message.channel, first_seen_at=now)
+        for claim in message.identities
+        if not customer.has_identity(claim.kind, claim.value)
+    ]
+
+
+def record_contact(
+    customer: Customer, message: InboundMessage, identities: list[Identity], ticket_id: str, now: datetime
+) -> Customer:
+    """The profile after this contact: identities added, channel counted, open ticket set."""
+    traits = customer.traits.model_copy(deep=True)
+    traits.contacts_per_channel[message.channel] = traits.contacts_per_channel.get(message.channel, 0) + 1
+    traits.last_contact_at = message.sent_at
+    traits.last_inbound_channel = message.channel
+    return customer.model_copy(
+        update={
+            "identities": [*customer.identities, *identities],
+            "traits": traits,
+            "open_ticket_id": ticket_id,
+            "display_name": customer.display_name or message.display_name,
+            "first_name": customer.first_name or message.first_name,
+            "last_name": customer.last_name or message.last_name,
+            "updated_at": now,
+        }
+    )
+
+
+def open_ticket(message: InboundMessage, customer_id: str, now: datetime) -> Ticket:
+    priority = Priority.normal
+    return Ticket(
+        id=ticket_reference(),
+        subject=message.subject or _summary(message.text, 80) or None,
+        channel=message.channel,
+        customer_id=customer_id,
+        order_number=message.order_number,
+        priority=priority,
+        status=TicketStatus.new,
+        sla=default_sla(priority, now),
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def continue_ticket(ticket: Ticket, message: InboundMessage, now: datetime) -> Ticket:
+    """A customer's new message on an existing ticket: waiting on them is over."""
+    status = TicketStatus.open if ticket.status is TicketStatus.pending_customer else ticket.status
+    return ticket.model_copy(
+        update={
+            "status": status,
+            "order_number": ticket.order_number or message.order_number,
+            "updated_at": now,
+        }
+    )
+
+
+def with_message_counted(ticket: Ticket, message: InboundMessage) -> Ticket:
+    return ticket.model_copy(
+        update={
+            "message_count": ticket.message_count + 1,
+            "last_message_at": message.sent_at,
+            "last_inbound_channel": message.channel,
+        }
+    )
+
+
+def accepts_messages(ticket: Ticket) -> bool:
+    return ticket.status.is_active and ticket.merged_into is None
+
+
+def to_message(inbound: InboundMessage, ticket_id: str, customer_id: str, now: datetime) -> Message:
+    return Message(
+        # Derived from the dedup key: a redelivery maps to the same message id.
+        id=stable_id("M", inbound.dedup_key),
+        ticket_id=ticket_id,
+        customer_id=customer_id,
+        channel=inbound.channel,
+        direction=Direction.inbound,
+        party_role=PartyRole.customer,
+        author_id=customer_id,
+        subject=inbound.subject,
+        text=inbound.text,
+        content_type=inbound.content_type,
+        raw_type=inbound.raw_type,
+        attachments=inbound.attachments,
+        provider_ids=inbound.provider_ids,
+        reply_to_provider_id=inbound.reply_to_provider_id,
+        metadata=inbound.metadata,
+        sent_at=inbound.sent_at,
+        received_at=now,
+    )
+
+
+def timeline_summary(inbound: InboundMessage) -> str:
+    channel = Channel(inbound.channel).value
+    text = inbound.subject or inbound.text
+    return f"{channel}: {_summary(text, SUMMARY_LENGTH)}".strip()
+
+
+def _summary(text: str, length: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= length else flat[: length - 1] + "…"

@@ -1,0 +1,72 @@
+"""Ports: what services need from the outside world, as small Protocols.
+
+Services receive these as arguments; handler modules wire the real adapters once per
+cold start; unit tests pass fakes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Generic, Protocol, TypeVar
+
+from shared.domain.customer import Customer, Identity
+from shared.domain.inbound import InboundEnvelope
+from shared.domain.message import Message
+from shared.domain.ticket import Ticket
+
+T = TypeVar("T")
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class InboundQueue(Protocol):
+    def send(self, envelope: InboundEnvelope) -> str:
+        """Enqueue one verified delivery; returns the queue's message id."""
+        ...
+
+
+@dataclass(frozen=True)
+class Versioned(Generic[T]):
+    """A record with the version it was read at (optimistic concurrency on write)."""
+
+    value: T
+    version: int
+
+
+@dataclass(frozen=True)
+class InboundWrite:
+    """Everything one inbound message changes, written atomically or not at all."""
+
+    dedup_key: str
+    message: Message
+    customer: Customer
+    customer_version: int | None  # None: a new customer
+    claimed_identities: list[Identity]  # identities this write makes unique to the customer
+    ticket: Ticket
+    ticket_version: int | None  # None: a new ticket
+    timeline_summary: str
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+class Repository(Protocol):
+    def identity_owner(self, kind: str, value: str) -> str | None: ...
+
+    def get_customer(self, customer_id: str) -> Versioned[Customer] | None: ...
+
+    def get_ticket(self, ticket_id: str) -> Versioned[Ticket] | None: ...
+
+    def ticket_messages(
+        self, ticket_id: str, limit: int, cursor: str | None
+    ) -> tuple[Ticket | None, Page[Message]]: ...
+
+    def list_tickets(self, limit: int, cursor: str | None) -> Page[Ticket]: ...
+
+    def record_inbound(self, write: InboundWrite) -> None: ...
