@@ -1,0 +1,133 @@
+"""What the functions can reference: registry resource keys -> CDK constructs.
+
+``infra/registry.py`` names resources with keys such as ``"table"`` or ``"queue:inbound"``.
+``Resources`` is the one place that turns such a key into a construct, a ``Ref`` into a CDK
+token, and a ``Grant`` into the matching ``grant_*`` call.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from aws_cdk import Acknowledgment, Stack, Validations
+from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from constructs import IConstruct
+
+from infra.registry import Grant, Ref
+
+NAG_PACK = "AwsSolutions"
+
+
+def pascal(name: str) -> str:
+    """``"ops-alarms"`` -> ``"OpsAlarms"``: construct ids derived from registry names."""
+    return "".join(part[:1].upper() + part[1:] for part in re.split(r"[^A-Za-z0-9]+", name) if part)
+
+
+def acknowledge(scope: IConstruct, rule: str, reason: str) -> None:
+    """Acknowledge one cdk-nag finding (``"AwsSolutions-S1"`` or ``"AwsSolutions-IAM5[...]"``)."""
+    Validations.of(scope).acknowledge(Acknowledgment(id=f"{NAG_PACK}::{rule}", reason=reason))
+
+
+def logical_id(construct: IConstruct) -> str:
+    """The CloudFormation logical id of an L2 construct's main resource."""
+    stack = Stack.of(construct)
+    return str(stack.resolve(stack.get_logical_id(construct.node.default_child)))
+
+
+# resource kind -> attribute name -> getter
+_ATTRIBUTES: dict[str, dict[str, Callable[[Any], str]]] = {
+    "table": {"name": lambda t: t.table_name, "arn": lambda t: t.table_arn},
+    "queue": {"name": lambda q: q.queue_name, "url": lambda q: q.queue_url, "arn": lambda q: q.queue_arn},
+    "bucket": {"name": lambda b: b.bucket_name, "arn": lambda b: b.bucket_arn},
+    "secret": {"name": lambda s: s.secret_name, "arn": lambda s: s.secret_arn},
+    "topic": {"name": lambda t: t.topic_name, "arn": lambda t: t.topic_arn},
+    "userpool": {"id": lambda p: p.user_pool_id, "arn": lambda p: p.user_pool_arn},
+}
+
+# (resource kind, access) -> the CDK grant method that implements it
+_GRANTS: dict[tuple[str, str], Callable[[Any, iam.IGrantable], iam.Grant]] = {
+    ("table", "read"): lambda t, g: t.grant_read_data(g),
+    ("table", "write"): lambda t, g: t.grant_write_data(g),
+    ("table", "read_write"): lambda t, g: t.grant_read_write_data(g),
+    ("queue", "send"): lambda q, g: q.grant_send_messages(g),
+    ("queue", "consume"): lambda q, g: q.grant_consume_messages(g),
+    ("bucket", "read"): lambda b, g: b.grant_read(g),
+    ("bucket", "write"): lambda b, g: b.grant_put(g),
+    ("bucket", "read_write"): lambda b, g: b.grant_read_write(g),
+    ("secret", "read"): lambda s, g: s.grant_read(g),
+    ("topic", "publish"): lambda t, g: t.grant_publish(g),
+}
+
+
+# Wildcards that a grant method writes inside one declared resource, as cdk-nag names them
+# (``AwsSolutions-IAM5[<finding>]``), with the reason they are acceptable.
+_SCOPED_WILDCARDS: dict[str, Callable[[Any], list[tuple[str, str]]]] = {
+    "table": lambda t: [
+        (
+            f"Resource::<{logical_id(t)}.Arn>/index/*",
+            "Queries on the global secondary indexes of this one table (declared in "
+            "shared/adapters/dynamodb/schema.py); the grant covers no other table.",
+        )
+    ],
+}
+
+
+def split_key(resource: str) -> tuple[str, str | None]:
+    kind, _, name = resource.partition(":")
+    return kind, (name or None)
+
+
+@dataclass(frozen=True)
+class Resources:
+    table: dynamodb.Table
+    queues: Mapping[str, sqs.Queue]
+    buckets: Mapping[str, s3.Bucket]
+    secrets: Mapping[str, secretsmanager.Secret]
+    topics: Mapping[str, sns.Topic]
+    user_pools: Mapping[str, cognito.UserPool]
+    user_pool_clients: Mapping[str, cognito.UserPoolClient]
+
+    def construct(self, resource: str) -> Any:
+        kind, name = split_key(resource)
+        if kind == "table" and name is None:
+            return self.table
+        families: dict[str, Mapping[str, Any]] = {
+            "queue": self.queues,
+            "bucket": self.buckets,
+            "secret": self.secrets,
+            "topic": self.topics,
+            "userpool": self.user_pools,
+        }
+        if kind not in families or name not in families[kind]:
+            raise KeyError(f"unknown resource {resource!r} (see infra/registry.py)")
+        return families[kind][name]
+
+    def attribute(self, ref: Ref) -> str:
+        """The CDK token for a registry ``Ref`` (e.g. the inbound queue's URL)."""
+        kind, name = split_key(ref.resource)
+        if kind == "userpool" and ref.attribute == "client_id" and name in self.user_pool_clients:
+            return self.user_pool_clients[name].user_pool_client_id
+        getter = _ATTRIBUTES.get(kind, {}).get(ref.attribute)
+        if getter is None:
+            raise KeyError(f"no attribute {ref.attribute!r} on {ref.resource!r}")
+        return getter(self.construct(ref.resource))
+
+    def grant(self, grant: Grant, grantee: iam.IGrantable) -> list[tuple[str, str]]:
+        """Apply ``grant``; return the (IAM5 finding, reason) pairs its wildcards imply."""
+        kind, _ = split_key(grant.resource)
+        method = _GRANTS.get((kind, grant.access))
+        if method is None:
+            raise NotImplementedError(f"no grant for {grant.access!r} on {grant.resource!r}")
+        target = self.construct(grant.resource)
+        method(target, grantee)
+        wildcards = _SCOPED_WILDCARDS.get(kind)
+        return wildcards(target) if wildcards else []
