@@ -12,6 +12,7 @@ from typing import Generic, Protocol, TypeVar
 
 from shared.domain.customer import Customer, Identity
 from shared.domain.inbound import InboundEnvelope
+from shared.domain.intake import ContactUpdate, TicketUpdate
 from shared.domain.message import Message
 from shared.domain.ticket import Ticket
 
@@ -42,12 +43,26 @@ class InboundWrite:
 
     dedup_key: str
     message: Message
-    customer: Customer
-    customer_version: int | None  # None: a new customer
     claimed_identities: list[Identity]  # identities this write makes unique to the customer
-    ticket: Ticket
-    ticket_version: int | None  # None: a new ticket
     timeline_summary: str
+    new_customer: Customer | None = None  # exactly one of new_customer / customer_update
+    customer_update: ContactUpdate | None = None
+    new_ticket: Ticket | None = None  # exactly one of new_ticket / ticket_update
+    ticket_update: TicketUpdate | None = None
+
+    @property
+    def customer_id(self) -> str:
+        if self.new_customer is not None:
+            return self.new_customer.id
+        assert self.customer_update is not None
+        return self.customer_update.customer_id
+
+    @property
+    def ticket_id(self) -> str:
+        if self.new_ticket is not None:
+            return self.new_ticket.id
+        assert self.ticket_update is not None
+        return self.ticket_update.ticket_id
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ def normalize_email(raw: str) -> str:
     if not local or not domain or "." not in domain or any(c.isspace() for c in value):
         raise InvalidIdentifier("not an email address")
     try:
-        ascii_domain = domain.strip(".").encode("idna").decode("ascii")
+        ascii_domain = domain.strip(".").lower().encode("idna").decode("ascii")
     except UnicodeError as exc:
         raise InvalidIdentifier("the email domain is not a valid name") from exc
     return f"{local.lower()}@{ascii_domain.lower()}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from shared.domain.common import Channel
+from shared.domain.common import Channel, DomainModel
 from shared.domain.customer import Customer, Identity
 from shared.domain.ids import new_id, stable_id, ticket_reference
 from shared.domain.inbound import InboundMessage
@@ -33,6 +33,65 @@ def missing_identities(customer: Customer, message: InboundMessage, now: datetim
         for claim in message.identities
         if not customer.has_identity(claim.kind, claim.value)
     ]
+
+
+class ContactUpdate(DomainModel):
+    """What a message changes on an existing profile, applied as commutative updates so
+    concurrent messages from one person do not conflict (only the threading decision is guarded)."""
+
+    customer_id: str
+    new_identities: list[Identity]
+    channel: Channel
+    contact_at: datetime
+    open_ticket_id: str
+    expected_open_ticket_id: str | None  # the open ticket this decision was based on
+    display_name: str | None = None  # filled only where the profile has none
+    first_name: str | None = None
+    last_name: str | None = None
+    now: datetime
+
+
+class TicketUpdate(DomainModel):
+    """A message joining an existing ticket; guarded by the status it was read in."""
+
+    ticket_id: str
+    expected_status: TicketStatus
+    status: TicketStatus
+    channel: Channel
+    message_at: datetime
+    order_number: str | None = None
+    now: datetime
+
+
+def contact_update(
+    customer: Customer, message: InboundMessage, identities: list[Identity], ticket_id: str, now: datetime
+) -> ContactUpdate:
+    return ContactUpdate(
+        customer_id=customer.id,
+        new_identities=identities,
+        channel=message.channel,
+        contact_at=message.sent_at,
+        open_ticket_id=ticket_id,
+        expected_open_ticket_id=customer.open_ticket_id,
+        display_name=message.display_name,
+        first_name=message.first_name,
+        last_name=message.last_name,
+        now=now,
+    )
+
+
+def ticket_update(ticket: Ticket, message: InboundMessage, now: datetime) -> TicketUpdate:
+    """A customer's new message on an existing ticket: waiting on them is over."""
+    status = TicketStatus.open if ticket.status is TicketStatus.pending_customer else ticket.status
+    return TicketUpdate(
+        ticket_id=ticket.id,
+        expected_status=ticket.status,
+        status=status,
+        channel=message.channel,
+        message_at=message.sent_at,
+        order_number=message.order_number,
+        now=now,
+    )
 
 
 def record_contact(
@@ -69,18 +128,6 @@ def open_ticket(message: InboundMessage, customer_id: str, now: datetime) -> Tic
         sla=default_sla(priority, now),
         created_at=now,
         updated_at=now,
-    )
-
-
-def continue_ticket(ticket: Ticket, message: InboundMessage, now: datetime) -> Ticket:
-    """A customer's new message on an existing ticket: waiting on them is over."""
-    status = TicketStatus.open if ticket.status is TicketStatus.pending_customer else ticket.status
-    return ticket.model_copy(
-        update={
-            "status": status,
-            "order_number": ticket.order_number or message.order_number,
-            "updated_at": now,
-        }
     )
 
 

@@ -59,39 +59,34 @@ def _attempt(
     now = clock.now()
     found = find_customer(repo, inbound)
     customer = found.value if found else intake.new_customer(inbound, now)
-    customer_version = found.version if found else None
 
-    ticket = None
-    ticket_version = None
-    if customer.open_ticket_id:
-        current = repo.get_ticket(customer.open_ticket_id)
-        if current and intake.accepts_messages(current.value):
-            ticket = intake.continue_ticket(current.value, inbound, now)
-            ticket_version = current.version
-    created_ticket = ticket is None
-    if ticket is None:
-        ticket = intake.open_ticket(inbound, customer.id, now)
-    ticket = intake.with_message_counted(ticket, inbound)
+    current = repo.get_ticket(customer.open_ticket_id) if (found and customer.open_ticket_id) else None
+    joining = current is not None and intake.accepts_messages(current.value)
+    ticket = current.value if (current and joining) else intake.open_ticket(inbound, customer.id, now)
 
     identities = [
         identity
         for identity in intake.missing_identities(customer, inbound, now)
         if (identity.kind.value, identity.value) not in taken
     ]
-    updated_customer = intake.record_contact(customer, inbound, identities, ticket.id, now)
     message = intake.to_message(inbound, ticket.id, customer.id, now)
     repo.record_inbound(
         InboundWrite(
             dedup_key=inbound.dedup_key,
             message=message,
-            customer=updated_customer,
-            customer_version=customer_version,
             claimed_identities=identities,
-            ticket=ticket,
-            ticket_version=ticket_version,
             timeline_summary=intake.timeline_summary(inbound),
+            new_customer=None
+            if found
+            else intake.record_contact(customer, inbound, identities, ticket.id, now),
+            customer_update=intake.contact_update(customer, inbound, identities, ticket.id, now)
+            if found
+            else None,
+            new_ticket=None if joining else intake.with_message_counted(ticket, inbound),
+            ticket_update=intake.ticket_update(ticket, inbound, now) if joining else None,
         )
     )
+    created_ticket = not joining
     return IngestResult(
         ticket_id=ticket.id,
         message_id=message.id,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 from shared.adapters.dynamodb.schema import key_attributes
 
@@ -43,3 +44,11 @@ def from_item(item: dict[str, Any], model: type[M]) -> M:
 
 def version_of(item: dict[str, Any]) -> int:
     return int(item.get("version", 0))
+
+
+_DATETIME = TypeAdapter(datetime)
+
+
+def iso_json(moment: datetime) -> str:
+    """A datetime exactly as to_item stores it (pydantic's JSON form), for update expressions."""
+    return str(_DATETIME.dump_python(moment, mode="json"))

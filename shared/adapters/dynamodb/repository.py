@@ -15,11 +15,12 @@ from botocore.exceptions import ClientError
 
 from shared.adapters.dynamodb import cursor as cursors
 from shared.adapters.dynamodb import keys
-from shared.adapters.dynamodb.items import from_item, to_item, version_of
+from shared.adapters.dynamodb.items import from_item, iso_json, to_item, version_of
 from shared.adapters.dynamodb.schema import DEDUP_TTL_DAYS, LIST_SHARDS, PARTITION_KEY, SORT_KEY
 from shared.domain.common import iso
 from shared.domain.customer import Customer
 from shared.domain.errors import Conflict, Duplicate, IdentityTaken
+from shared.domain.intake import ContactUpdate, TicketUpdate
 from shared.domain.message import Message
 from shared.domain.ticket import Ticket
 from shared.ports import InboundWrite, Page, Versioned
@@ -148,31 +149,36 @@ class DynamoRepository:
                         PARTITION_KEY: keys.identity_pk(identity.kind.value, identity.value),
                         SORT_KEY: keys.IDENT_SK,
                         "type": "identity",
-                        "customer_id": write.customer.id,
+                        "customer_id": write.customer_id,
                         "kind": identity.kind.value,
                         "claimed_at": iso(now),
                     },
                     condition=_NEW,
                 )
             )
-        customer_keys = {PARTITION_KEY: keys.customer_pk(write.customer.id), SORT_KEY: keys.PROFILE_SK}
-        operations.append(
-            self._versioned_put(write.customer, "customer", customer_keys, write.customer_version)
-        )
-        ticket = write.ticket
-        ticket_keys = {
-            PARTITION_KEY: keys.ticket_pk(ticket.id),
-            SORT_KEY: keys.TICKET_SK,
-            **keys.ticket_list_keys(ticket.id, iso(ticket.created_at)),
-        }
-        operations.append(self._versioned_put(ticket, "ticket", ticket_keys, write.ticket_version))
+        if write.new_customer is not None:
+            operations.append(
+                self._create(write.new_customer, "customer", self._customer_keys(write.customer_id))
+            )
+        elif write.customer_update is not None:
+            operations.append(self._contact_update(write.customer_update))
+        if write.new_ticket is not None:
+            ticket = write.new_ticket
+            ticket_keys = {
+                **self._ticket_keys(ticket.id),
+                **keys.ticket_list_keys(ticket.id, iso(ticket.created_at)),
+            }
+            operations.append(self._create(ticket, "ticket", ticket_keys))
+        elif write.ticket_update is not None:
+            operations.append(self._ticket_update(write.ticket_update))
+        ticket_id = write.ticket_id
         sent = iso(message.sent_at)
         operations.append(
             self._put(
                 to_item(
                     message,
                     "message",
-                    {PARTITION_KEY: keys.ticket_pk(ticket.id), SORT_KEY: keys.message_sk(sent, message.id)},
+                    {PARTITION_KEY: keys.ticket_pk(ticket_id), SORT_KEY: keys.message_sk(sent, message.id)},
                 ),
                 condition=_NEW,
             )
@@ -180,13 +186,13 @@ class DynamoRepository:
         operations.append(
             self._put(
                 {
-                    PARTITION_KEY: keys.customer_pk(write.customer.id),
+                    PARTITION_KEY: keys.customer_pk(write.customer_id),
                     SORT_KEY: keys.timeline_sk(sent, message.id),
                     "type": "timeline",
                     "kind": "message",
                     "channel": message.channel.value,
                     "direction": message.direction.value,
-                    "ticket_id": ticket.id,
+                    "ticket_id": ticket_id,
                     "message_id": message.id,
                     "summary": write.timeline_summary,
                     "at": sent,
@@ -202,16 +208,104 @@ class DynamoRepository:
             put["ConditionExpression"] = condition
         return {"Put": put}
 
-    def _versioned_put(
-        self, model: Customer | Ticket, kind: str, item_keys: dict[str, str], version: int | None
+    @staticmethod
+    def _customer_keys(customer_id: str) -> dict[str, str]:
+        return {PARTITION_KEY: keys.customer_pk(customer_id), SORT_KEY: keys.PROFILE_SK}
+
+    @staticmethod
+    def _ticket_keys(ticket_id: str) -> dict[str, str]:
+        return {PARTITION_KEY: keys.ticket_pk(ticket_id), SORT_KEY: keys.TICKET_SK}
+
+    def _create(self, model: Customer | Ticket, kind: str, item_keys: dict[str, str]) -> dict[str, Any]:
+        return self._put(to_item(model, kind, item_keys, version=1), condition=_NEW)
+
+    def _update(
+        self,
+        item_keys: dict[str, str],
+        expression: str,
+        condition: str,
+        names: dict[str, str],
+        values: dict[str, Any],
     ) -> dict[str, Any]:
-        """Put the whole record, guarded by the version it was read at (None: must not exist)."""
-        item = to_item(model, kind, item_keys, version=(version or 0) + 1)
-        if version is None:
-            return self._put(item, condition=_NEW)
-        put = self._put(item, condition="version = :read_version")
-        put["Put"]["ExpressionAttributeValues"] = {":read_version": version}
-        return put
+        update: dict[str, Any] = {
+            "TableName": self._name,
+            "Key": item_keys,
+            "UpdateExpression": expression,
+            "ConditionExpression": condition,
+            "ExpressionAttributeValues": values,
+        }
+        if names:
+            update["ExpressionAttributeNames"] = names
+        return {"Update": update}
+
+    def _contact_update(self, change: ContactUpdate) -> dict[str, Any]:
+        """Commutative: concurrent messages of one customer all apply. Only the threading
+        decision is guarded (the open ticket must still be the one the message joined)."""
+        count = "traits.contacts_per_channel.#channel"
+        sets = [
+            f"{count} = if_not_exists({count}, :zero) + :one",
+            "traits.last_contact_at = :contact_at",
+            "traits.last_inbound_channel = :channel",
+            "open_ticket_id = :ticket",
+            "updated_at = :now",
+        ]
+        values: dict[str, Any] = {
+            ":zero": 0,
+            ":one": 1,
+            ":contact_at": iso_json(change.contact_at),
+            ":channel": change.channel.value,
+            ":ticket": change.open_ticket_id,
+            ":now": iso_json(change.now),
+        }
+        if change.new_identities:
+            sets.append("identities = list_append(identities, :identities)")
+            values[":identities"] = [
+                i.model_dump(mode="json", exclude_none=True) for i in change.new_identities
+            ]
+        for field in ("display_name", "first_name", "last_name"):
+            value = getattr(change, field)
+            if value:
+                sets.append(f"{field} = if_not_exists({field}, :{field})")
+                values[f":{field}"] = value
+        if change.expected_open_ticket_id is None:
+            guard = "attribute_not_exists(open_ticket_id)"
+        else:
+            guard = "open_ticket_id = :expected_ticket"
+            values[":expected_ticket"] = change.expected_open_ticket_id
+        return self._update(
+            self._customer_keys(change.customer_id),
+            "SET " + ", ".join(sets) + " ADD version :one",
+            f"attribute_exists({PARTITION_KEY}) AND attribute_not_exists(merged_into) AND {guard}",
+            {"#channel": change.channel.value},
+            values,
+        )
+
+    def _ticket_update(self, change: TicketUpdate) -> dict[str, Any]:
+        """Commutative message count; guarded by the status the decision was based on."""
+        values: dict[str, Any] = {
+            ":one": 1,
+            ":at": iso_json(change.message_at),
+            ":now": iso_json(change.now),
+            ":channel": change.channel.value,
+            ":status": change.status.value,
+            ":expected_status": change.expected_status.value,
+        }
+        sets = [
+            "last_message_at = :at",
+            "updated_at = :now",
+            "last_inbound_channel = :channel",
+            "#status = :status",
+        ]
+        if change.order_number:
+            sets.append("order_number = if_not_exists(order_number, :order_number)")
+            values[":order_number"] = change.order_number
+        return self._update(
+            self._ticket_keys(change.ticket_id),
+            "SET " + ", ".join(sets) + " ADD message_count :one, version :one",
+            "#status = :expected_status AND attribute_not_exists(merged_into)",
+            {"#status": "status"},
+            values,
+        )
 
     def _transact(
         self,

@@ -1,0 +1,91 @@
+"""Fixtures for the unit and integration levels (e2e has its own in tests/e2e/conftest.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+# Fake credentials before any boto3 client exists: no test may reach real AWS.
+os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-3")
+for _name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+    os.environ[_name] = "testing"
+os.environ.pop("AWS_ENDPOINT_URL", None)
+os.environ.pop("AWS_PROFILE", None)
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Guichet")
+os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "guichet")
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "1")
+
+from tests.support import LambdaContext  # noqa: E402
+
+
+@pytest.fixture
+def lambda_context() -> LambdaContext:
+    return LambdaContext()
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    """moto with the table (from the schema declaration) and the inbound queue with its DLQ.
+
+    Handlers wire their clients lazily, once per module: the wiring is reset per test.
+    """
+    import boto3
+    from moto import mock_aws
+
+    from infra import registry
+    from shared.adapters.dynamodb.schema import create_table_kwargs
+
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb")
+        dynamodb.create_table(**create_table_kwargs("guichet-test"))
+        sqs = boto3.client("sqs")
+        spec = next(q for q in registry.QUEUES if q.name == "inbound")
+        dlq_url = sqs.create_queue(QueueName="guichet-inbound-dlq")["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        queue_url = sqs.create_queue(
+            QueueName="guichet-inbound",
+            Attributes={
+                "RedrivePolicy": json.dumps(
+                    {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(spec.max_receive_count)}
+                ),
+                "VisibilityTimeout": "0",
+            },
+        )["QueueUrl"]
+        monkeypatch.setenv("TABLE_NAME", "guichet-test")
+        monkeypatch.setenv("INBOUND_QUEUE_URL", queue_url)
+        for module in (
+            "functions.form_webhook.handler",
+            "functions.inbound_processor.handler",
+            "functions.agent_api.handler",
+        ):
+            mod = __import__(module, fromlist=["handler"])
+            for attribute in ("_wired", "_repo"):
+                if hasattr(mod, attribute):
+                    monkeypatch.setattr(mod, attribute, None)
+        yield {
+            "table": boto3.resource("dynamodb").Table("guichet-test"),
+            "sqs": sqs,
+            "queue_url": queue_url,
+            "dlq_url": dlq_url,
+        }
+
+
+@pytest.fixture(autouse=True)
+def _no_scan(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Any DynamoDB Scan issued by code under test fails the test (no Scan on request paths)."""
+    import boto3
+
+    def refuse(**_: Any) -> None:
+        raise AssertionError("DynamoDB Scan was called: request paths must use keys or indexes")
+
+    session = boto3.DEFAULT_SESSION or boto3.setup_default_session() or boto3.DEFAULT_SESSION
+    assert session is not None
+    session.events.register("before-call.dynamodb.Scan", refuse, unique_id="guichet-no-scan")
+    yield
+    session.events.unregister("before-call.dynamodb.Scan", unique_id="guichet-no-scan")
