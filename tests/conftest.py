@@ -77,15 +77,19 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
 
 
 @pytest.fixture(autouse=True)
-def _no_scan(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Any DynamoDB Scan issued by code under test fails the test (no Scan on request paths)."""
-    import boto3
+def _no_scan(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any DynamoDB Scan issued by code under test fails the test (no Scan on request paths).
 
-    def refuse(**_: Any) -> None:
-        raise AssertionError("DynamoDB Scan was called: request paths must use keys or indexes")
+    Wraps botocore's single entry point for API calls, so it holds for every client and
+    session (moto replaces boto3's default session, so a session event hook would not).
+    """
+    from botocore.client import BaseClient
 
-    session = boto3.DEFAULT_SESSION or boto3.setup_default_session() or boto3.DEFAULT_SESSION
-    assert session is not None
-    session.events.register("before-call.dynamodb.Scan", refuse, unique_id="guichet-no-scan")
-    yield
-    session.events.unregister("before-call.dynamodb.Scan", unique_id="guichet-no-scan")
+    original = BaseClient._make_api_call
+
+    def guarded(self: Any, operation_name: str, api_params: Any) -> Any:
+        if operation_name == "Scan" and self.meta.service_model.service_name == "dynamodb":
+            raise AssertionError("DynamoDB Scan was called: request paths must use keys or indexes")
+        return original(self, operation_name, api_params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", guarded)
