@@ -1,0 +1,107 @@
+"""Count AWS calls, DynamoDB items and capacity units, by wrapping botocore's API entry point.
+
+Capacity units are computed from item sizes the way DynamoDB bills them (reads: 4 KB units,
+eventually consistent = half; writes: 1 KB units, transactions = double; each GSI whose keys the
+item carries costs its own write units), because moto does not report consumed capacity.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.client import BaseClient
+
+from shared.adapters.dynamodb.schema import INDEXES
+
+
+def _size(item: dict[str, Any]) -> int:
+    """Approximate DynamoDB item size: attribute names + values as JSON text."""
+    return len(json.dumps(item, default=str).encode())
+
+
+def _gsis(item: dict[str, Any]) -> int:
+    return sum(1 for idx in INDEXES if idx.partition_key in item and idx.sort_key in item)
+
+
+def _write_units(item: dict[str, Any]) -> float:
+    units = math.ceil(_size(item) / 1024)
+    return units * (1 + _gsis(item))
+
+
+@dataclass
+class Tally:
+    calls: Counter[str] = field(default_factory=Counter)
+    items_read: int = 0
+    read_units: float = 0.0
+    items_written: int = 0
+    write_units: float = 0.0
+
+    def add(self, other: Tally) -> None:
+        self.calls.update(other.calls)
+        self.items_read += other.items_read
+        self.read_units += other.read_units
+        self.items_written += other.items_written
+        self.write_units += other.write_units
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.tally = Tally()
+        self._original = BaseClient._make_api_call
+
+    def call(self, client: BaseClient, operation: str, params: dict[str, Any]) -> Any:
+        service = client.meta.service_model.service_name
+        self.tally.calls[f"{service}:{operation}"] += 1
+        response = self._original(client, operation, params)
+        if service == "dynamodb":
+            self._dynamodb(client, operation, params, response)
+        return response
+
+    def _dynamodb(self, client: BaseClient, operation: str, params: dict[str, Any], response: Any) -> None:
+        t = self.tally
+        factor = 1.0 if params.get("ConsistentRead") else 0.5
+        if operation == "GetItem":
+            item = response.get("Item")
+            t.items_read += 1 if item else 0
+            t.read_units += max(1, math.ceil(_size(item or {}) / 4096)) * factor
+        elif operation == "Query":
+            items = response.get("Items", [])
+            t.items_read += len(items)
+            t.read_units += max(1, math.ceil(sum(_size(i) for i in items) / 4096)) * factor
+        elif operation == "PutItem":
+            t.items_written += 1
+            t.write_units += _write_units(params["Item"])
+        elif operation == "TransactWriteItems":
+            for entry in params["TransactItems"]:
+                t.items_written += 1
+                if "Put" in entry:
+                    t.write_units += 2 * _write_units(entry["Put"]["Item"])
+                elif "Update" in entry:
+                    after = self._read_back(client, entry["Update"])
+                    t.write_units += 2 * _write_units(after)
+
+    def _read_back(self, client: BaseClient, update: dict[str, Any]) -> dict[str, Any]:
+        """An updated item's size decides its cost: read it back, outside the tally."""
+        got = self._original(client, "GetItem", {"TableName": update["TableName"], "Key": update["Key"]})
+        item: dict[str, Any] = got.get("Item", {})
+        return item
+
+
+@contextmanager
+def counting() -> Iterator[Tally]:
+    recorder = _Recorder()
+
+    def wrapped(client: BaseClient, operation: str, params: dict[str, Any]) -> Any:
+        return recorder.call(client, operation, params)
+
+    BaseClient._make_api_call = wrapped  # type: ignore[method-assign]
+    try:
+        yield recorder.tally
+    finally:
+        BaseClient._make_api_call = recorder._original  # type: ignore[method-assign]
