@@ -178,7 +178,7 @@ def _import_ms(module: str | None, source: str | None = None, runs: int = 7) -> 
     samples = []
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "0"}
     for _ in range(runs):
-        out = subprocess.run(  # noqa: S603 (our own interpreter and code)
+        out = subprocess.run(
             [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
         )
         samples.append(float(out.stdout.strip()))
@@ -203,9 +203,10 @@ def _report(measures: list[Measure], imports: list[tuple[str, float]], naive_ms:
     for m in measures:
         calls = ", ".join(f"{name} {n}" for name, n in sorted(m.tally.calls.items())) or "none"
         total = sum(m.dollars_per_million().values())
+        t = m.tally
         lines.append(
-            f"| {m.operation} | {calls} | {m.tally.items_read} | {m.tally.read_units:g} | {m.tally.items_written}"
-            f" | {m.tally.write_units:g} | {m.log_bytes} | {total:.2f} |"
+            f"| {m.operation} | {calls} | {t.items_read} | {t.read_units:g} | {t.items_written}"
+            f" | {t.write_units:g} | {m.log_bytes} | {total:.2f} |"
         )
     lines += ["", "## Dollars per million operations, by service", ""]
     lines += ["| operation | API | Lambda | SQS | DynamoDB | Logs |", "|---|---|---|---|---|---|"]
@@ -221,8 +222,9 @@ def _report(measures: list[Measure], imports: list[tuple[str, float]], naive_ms:
     per_message = sum(sum(m.dollars_per_million().values()) for m in inbound)
     lines += [
         "",
-        f"One inbound form message end to end (webhook + processing, known customer): **${per_message:.2f} per"
-        " million** (cost-model.md: floor about $3.1, realistic buffered design about $9.8).",
+        "One inbound form message end to end (webhook + processing, known customer):"
+        f" **${per_message:.2f} per million** (cost-model.md: floor about $3.1, realistic buffered"
+        " design about $9.8).",
         "",
         "## Cold import time of each handler module (fresh interpreter, median of 7)",
         "",
