@@ -1,0 +1,144 @@
+"""``/local/*``: the local stack's own tools. Never declared in the registry, never deployed.
+
+* ``GET  /local/token?role=agent|supervisor|admin|customer`` -> ``{"token": <Cognito id token>}``
+  of the seeded demo user (``make token ROLE=...``), obtained with USER_PASSWORD_AUTH.
+* ``GET  /local/outbox`` -> everything sent (SES, SNS SMS, provider fakes), newest first.
+* ``POST /local/schedules/<name>/fire`` -> run that schedule's function now (``make fire``).
+* ``GET  /local/queues`` -> approximate message counts of each queue and its DLQ.
+* ``ANY  /local/providers/<provider>/<path...>`` -> the fake provider APIs (see outbox.py).
+* ``GET  /local/stack`` -> the local names/ids of the declared resources (for the AWS CLI).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Any
+from urllib.parse import parse_qs
+
+from infra.local.gateway import HttpResponse, Request, json_response, message_response
+from infra.local.outbox import Outbox, fake_provider_call
+from infra.local.resources import LocalResources
+from infra.local.scheduler import Scheduler
+
+_FIRE = re.compile(r"^/local/schedules/([^/]+)/fire$")
+_PROVIDER = re.compile(r"^/local/providers/([^/]+)(/.*)?$")
+
+
+class LocalApi:
+    def __init__(
+        self,
+        *,
+        resources: LocalResources,
+        outbox: Outbox,
+        scheduler: Scheduler,
+        cognito: Any,
+        sqs: Any,
+        moto_endpoint: str,
+    ):
+        self._resources = resources
+        self._outbox = outbox
+        self._scheduler = scheduler
+        self._cognito = cognito
+        self._sqs = sqs
+        self._moto_endpoint = moto_endpoint
+
+    def __call__(self, request: Request) -> HttpResponse:
+        path, method = request.raw_path, request.method
+        m = _PROVIDER.match(path)
+        if m:
+            status, reply = fake_provider_call(
+                self._outbox,
+                provider=m.group(1),
+                path=m.group(2) or "/",
+                method=method,
+                query=request.raw_query,
+                headers=request.headers,
+                body=request.body,
+            )
+            return json_response(status, reply)
+        m = _FIRE.match(path)
+        if m:
+            return self._fire(m.group(1)) if method == "POST" else self._not_allowed("POST")
+        routes = {
+            "/local/token": self._token,
+            "/local/outbox": self._outbox_items,
+            "/local/queues": self._queues,
+            "/local/stack": self._stack,
+        }
+        if path in routes:
+            if method != "GET":
+                return self._not_allowed("GET")
+            return routes[path](request)
+        return message_response(404, "Not Found")
+
+    @staticmethod
+    def _not_allowed(allowed: str) -> HttpResponse:
+        return message_response(405, "Method Not Allowed", {"allow": allowed})
+
+    def _token(self, request: Request) -> HttpResponse:
+        role = (parse_qs(request.raw_query).get("role") or ["agent"])[0]
+        found = self._resources.demo_user(role)
+        if found is None:
+            roles = [u.role for p in self._resources.user_pools.values() for u in p.users]
+            return message_response(404, f"Unknown role {role!r}; one of: {', '.join(roles)}")
+        pool, user = found
+        result = self._cognito.initiate_auth(
+            ClientId=pool.client_id,
+            AuthFlow="USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": user.username, "PASSWORD": user.password},
+        )["AuthenticationResult"]
+        return json_response(
+            200,
+            {
+                "token": result["IdToken"],
+                "accessToken": result["AccessToken"],
+                "expiresIn": result["ExpiresIn"],
+                "role": role,
+                "username": user.username,
+                "pool": pool.name,
+            },
+        )
+
+    def _outbox_items(self, request: Request) -> HttpResponse:
+        return json_response(200, self._outbox.items())
+
+    def _fire(self, name: str) -> HttpResponse:
+        found = self._scheduler.find(name)
+        if found is None:
+            return message_response(404, f"Unknown schedule {name!r}")
+        schedule, spec = found
+        invocation = self._scheduler.fire(schedule, spec)
+        body = {
+            "schedule": schedule.name,
+            "function": spec.name,
+            "requestId": invocation.request_id,
+            "result": invocation.result,
+            "error": invocation.error,
+        }
+        return json_response(200 if invocation.ok else 500, body)
+
+    def _queues(self, request: Request) -> HttpResponse:
+        names = (
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",
+        )
+        counts: dict[str, Any] = {}
+        for queue in self._resources.queues.values():
+            for name, url in ((queue.name, queue.url), (queue.dlq_name, queue.dlq_url)):
+                attrs = self._sqs.get_queue_attributes(QueueUrl=url, AttributeNames=list(names))["Attributes"]
+                counts[name] = {
+                    "url": url,
+                    "visible": int(attrs.get(names[0], 0)),
+                    "inFlight": int(attrs.get(names[1], 0)),
+                    "delayed": int(attrs.get(names[2], 0)),
+                }
+        return json_response(200, counts)
+
+    def _stack(self, request: Request) -> HttpResponse:
+        info = dataclasses.asdict(self._resources)
+        for pool in info["user_pools"].values():
+            for user in pool["users"]:
+                user.pop("password", None)
+        return json_response(200, {"awsEndpoint": self._moto_endpoint, **info})
