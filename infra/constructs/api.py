@@ -20,9 +20,6 @@ from constructs import Construct
 from infra import registry
 from infra.constructs.resources import acknowledge, pascal
 
-# registry Route.auth -> the registry user pool whose tokens it accepts
-AUTH_POOLS: dict[str, str] = {"staff": "staff", "customer": "customers"}
-
 RATE_LIMIT = 100  # steady requests per second for the whole stage
 BURST_LIMIT = 200
 ACCESS_LOG_RETENTION = logs.RetentionDays.ONE_MONTH
@@ -80,15 +77,20 @@ class Api(Construct):
             access_log_settings=_AccessLogSettings(self.access_logs),
         )
 
+        # Route.auth -> a JWT authorizer trusting the pool that declares it `authorizes`.
+        # (CDK creates an authorizer only once a route uses it.)
         self.authorizers: dict[str, authorizers.HttpJwtAuthorizer] = {}
-        for auth, pool_name in AUTH_POOLS.items():
-            if pool_name in user_pools:
-                self.authorizers[auth] = authorizers.HttpJwtAuthorizer(
-                    f"{pascal(pool_name)}JwtAuthorizer",
-                    issuer(user_pools[pool_name]),
-                    jwt_audience=[clients[pool_name].user_pool_client_id],
-                    authorizer_name=f"{pool_name}-jwt",
-                )
+        for pool_spec in registry.USER_POOLS:
+            if pool_spec.authorizes == "none":
+                continue
+            if pool_spec.authorizes in self.authorizers:
+                raise ValueError(f"two user pools authorize {pool_spec.authorizes!r} routes")
+            self.authorizers[pool_spec.authorizes] = authorizers.HttpJwtAuthorizer(
+                f"{pascal(pool_spec.name)}JwtAuthorizer",
+                issuer(user_pools[pool_spec.name]),
+                jwt_audience=[clients[pool_spec.name].user_pool_client_id],
+                authorizer_name=f"{pool_spec.name}-jwt",
+            )
 
         self.integrations: dict[str, integrations.HttpLambdaIntegration] = {}
         self.routes: dict[str, apigwv2.HttpRoute] = {}
@@ -103,7 +105,7 @@ class Api(Construct):
             elif route.auth in self.authorizers:
                 authorizer = self.authorizers[route.auth]
             else:
-                raise KeyError(f"{route.method} {route.path}: no user pool for auth {route.auth!r}")
+                raise KeyError(f"{route.method} {route.path}: no user pool authorizes {route.auth!r}")
             (added,) = self.http_api.add_routes(
                 path=route.path,
                 methods=[apigwv2.HttpMethod(route.method)],

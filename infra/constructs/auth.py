@@ -14,7 +14,8 @@ from infra.constructs.resources import acknowledge, pascal
 
 @dataclass(frozen=True)
 class PoolPolicy:
-    """How strict a pool is. Pools not listed in POLICIES get the strictest one."""
+    """How strict a pool is, by the route auth it serves (``UserPoolSpec.authorizes``).
+    Pools not listed in POLICIES get the strictest one."""
 
     self_sign_up: bool
     mfa: cognito.Mfa
@@ -26,7 +27,7 @@ POLICIES: dict[str, PoolPolicy] = {
     # A few dozen agents with access to every customer's data: MFA and threat protection.
     "staff": STRICT,
     # Customers sign themselves up; MFA is theirs to turn on.
-    "customers": PoolPolicy(self_sign_up=True, mfa=cognito.Mfa.OPTIONAL, plus_tier=False),
+    "customer": PoolPolicy(self_sign_up=True, mfa=cognito.Mfa.OPTIONAL, plus_tier=False),
 }
 
 
@@ -36,7 +37,7 @@ class Auth(Construct):
         self.user_pools: dict[str, cognito.UserPool] = {}
         self.clients: dict[str, cognito.UserPoolClient] = {}
         for spec in registry.USER_POOLS:
-            policy = POLICIES.get(spec.name, STRICT)
+            policy = POLICIES.get(spec.authorizes, STRICT)
             name = pascal(spec.name)
             pool = cognito.UserPool(
                 self,

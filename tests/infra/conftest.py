@@ -1,0 +1,61 @@
+"""One synthesized GuichetStack per test session (a synth with cdk-nag costs seconds).
+
+The stack is built from small temporary code and layer directories (the real
+``shared``/``functions`` copy made by infra.build, and an empty layer), never from
+``build/``: the tests need neither `make build` nor the network.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+os.environ.setdefault("JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION", "1")
+
+from tests.infra.template import Synthesized
+
+
+@pytest.fixture(scope="session")
+def artifacts(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(code_dir, layer_dir) for the stack props."""
+    from infra import build
+
+    root = tmp_path_factory.mktemp("artifacts")
+    code_dir = build.build_lambda(target=root / "lambda")
+    layer_dir = root / "layer"
+    (layer_dir / "python").mkdir(parents=True)
+    (layer_dir / "python" / "README").write_text("dependencies go here (make build)\n")
+    return code_dir, layer_dir
+
+
+@pytest.fixture(scope="session")
+def synth(tmp_path_factory: pytest.TempPathFactory, artifacts: tuple[Path, Path]) -> Synthesized:
+    from infra.app import create_app
+
+    code_dir, layer_dir = artifacts
+    outdir = tmp_path_factory.mktemp("cdk.out")
+    app, stack = create_app(code_dir=code_dir, layer_dir=layer_dir, outdir=str(outdir))
+    try:
+        assembly = app.synth()  # runs cdk-nag: raises on any unacknowledged finding
+    except RuntimeError:
+        report = outdir / "validation-report.json"
+        if not report.is_file():
+            raise
+        findings = [
+            f"{violation['ruleName']} at {construct['constructPath']}: {violation['description']}"
+            for plugin in json.loads(report.read_text())["pluginReports"]
+            for violation in plugin["violations"]
+            for construct in violation["violatingConstructs"]
+        ]
+        pytest.fail("cdk-nag findings:\n" + "\n".join(findings), pytrace=False)
+    artifact = assembly.get_stack_artifact(stack.artifact_id)
+    return Synthesized(
+        stack=stack,
+        template=artifact.template,
+        template_file=outdir / artifact.template_file,
+        outdir=outdir,
+    )
