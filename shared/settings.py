@@ -23,6 +23,14 @@ class FormWebhookSettings(BaseSettings):
     inbound_queue_url: str = Field(alias="INBOUND_QUEUE_URL", min_length=1)
 
 
+class ChannelWebhookSettings(BaseSettings):
+    """Provider webhooks (Meta, Twilio): verify with the secrets, enqueue on the inbound queue."""
+
+    inbound_queue_url: str = Field(alias="INBOUND_QUEUE_URL", min_length=1)
+    webhook_secrets_id: str = Field(alias="WEBHOOK_SECRETS_ARN", min_length=1)
+    public_base_url: str = Field(alias="PUBLIC_BASE_URL", min_length=1, pattern=r"^https?://")
+
+
 class ProcessorSettings(BaseSettings):
     table_name: str = Field(alias="TABLE_NAME", min_length=1)
 
