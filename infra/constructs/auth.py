@@ -83,8 +83,8 @@ class Auth(Construct):
                     pool,
                     "AwsSolutions-COG2",
                     f"The '{spec.name}' pool serves customers who sign up themselves to follow their own "
-                    "tickets; mandatory MFA would block most of them. TOTP MFA is offered (optional), "
-                    "and customer tokens only reach the customer's own data.",
+                    "tickets; mandatory MFA would turn most of them away. TOTP MFA stays available "
+                    "(optional), behind a 12-character password policy.",
                 )
             if not policy.plus_tier:
                 acknowledge(

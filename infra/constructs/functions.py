@@ -53,7 +53,7 @@ class Functions(Construct):
         self.layer = lambda_.LayerVersion(
             self,
             "DependenciesLayer",
-            code=lambda_.Code.from_asset(str(layer_dir)),
+            code=lambda_.Code.from_asset(str(layer_dir), exclude=[".stamp"]),
             compatible_runtimes=[RUNTIME],
             compatible_architectures=[ARCHITECTURE],
             description="Runtime dependencies of pyproject.toml (boto3 comes with the runtime)",

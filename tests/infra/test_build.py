@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -82,3 +85,30 @@ def test_layer_refuses_boto_pulled_in_transitively(tmp_path: Path, monkeypatch: 
     monkeypatch.setattr(build.subprocess, "run", fake_run)
     with pytest.raises(RuntimeError, match="botocore"):
         build.build_layer(["something"], tmp_path / "layer")
+
+
+def _imports(tree: ast.AST) -> Iterator[str]:
+    """Top-level modules imported at runtime (not under ``if TYPE_CHECKING:``)."""
+    for node in ast.iter_child_nodes(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            yield from (name for child in node.orelse for name in _imports(ast.Module([child], [])))
+            continue
+        if isinstance(node, ast.Import):
+            yield from (alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            yield node.module.split(".")[0]
+        yield from _imports(node)
+
+
+def test_packaged_code_imports_only_what_lambda_has(artifacts: tuple[Path, Path]) -> None:
+    """The Lambda gets shared/, functions/, the layer and the runtime's boto3: nothing else."""
+    code_dir, _ = artifacts
+    layer = {build.requirement_name(req).replace("-", "_") for req in build.runtime_requirements()}
+    available = set(sys.stdlib_module_names) | {"shared", "functions"} | layer | build.RUNTIME_PROVIDED
+    missing = {
+        f"{path.relative_to(code_dir)}: {module}"
+        for path in code_dir.rglob("*.py")
+        for module in _imports(ast.parse(path.read_text()))
+        if module not in available
+    }
+    assert not missing, sorted(missing)
