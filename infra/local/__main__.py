@@ -12,6 +12,7 @@ import sys
 from types import FrameType
 
 from infra.local.log import log
+from infra.local.resources import LocalStackError
 from infra.local.runtime import LocalStack
 
 
@@ -32,6 +33,9 @@ def main() -> int:
     signal.signal(signal.SIGTERM, on_signal)
     try:
         stack.start()
+    except LocalStackError as exc:  # the declarations do not make a consistent stack
+        log(f"cannot start: {exc}")
+        return 1
     except OSError as exc:
         log(f"cannot start: {exc} (is port {stack.port} in use? set PORT=...)")
         return 1

@@ -68,7 +68,9 @@ def extract_token(authorization: str | None) -> str:
     if not authorization or not authorization.strip():
         raise Unauthorized("the token is missing")
     value = authorization.strip()
-    if value[:7].lower() == "bearer ":
+    if value.lower() == "bearer":
+        value = ""
+    elif value[:7].lower() == "bearer ":
         value = value[7:].strip()
     if not value:
         raise Unauthorized("the token is missing")

@@ -32,6 +32,7 @@ import traceback
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from moto.awslambda.exceptions import UnknownFunctionException
@@ -41,6 +42,7 @@ from infra.local.log import log
 from infra.registry import FunctionSpec
 
 Handler = Callable[[Any, Any], Any]
+_THIS_FILE = Path(__file__).resolve()
 
 
 @dataclass
@@ -99,12 +101,17 @@ def function_name_from(name_or_arn: str) -> str:
 
 
 def error_document(exc: BaseException, error_type: str | None = None) -> dict[str, Any]:
-    """Lambda's Python runtime error shape."""
+    """Lambda's Python runtime error shape (the trace starts in the handler, not in this module)."""
+    frames = [
+        frame
+        for frame in traceback.extract_tb(exc.__traceback__)
+        if Path(frame.filename).resolve() != _THIS_FILE
+    ]
     return {
         "errorMessage": str(exc),
         "errorType": error_type or type(exc).__name__,
         "requestId": "",
-        "stackTrace": traceback.format_tb(exc.__traceback__),
+        "stackTrace": traceback.format_list(frames),
     }
 
 

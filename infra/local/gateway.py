@@ -196,7 +196,7 @@ def build_http_event(
             "routeKey": route_key,
             "stage": "$default",
             "time": request_time(now),
-            "timeEpoch": int(now * 1000),
+            "timeEpoch": round(now * 1000),
         }
     )
     event["requestContext"] = context

@@ -228,7 +228,7 @@ class Provisioner:
     def _client(self, service: str) -> Any:
         return self._session.client(service)
 
-    def provision(self) -> LocalResources:
+    def provision(self, statemachine_dir: Path = STATEMACHINE_DIR) -> LocalResources:
         self.table()
         self.queues()
         self.buckets()
@@ -236,7 +236,7 @@ class Provisioner:
         self.topics()
         self.user_pools()
         self.functions()
-        self.state_machines()
+        self.state_machines(statemachine_dir)
         return self.resources
 
     def table(self) -> None:

@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -106,7 +107,8 @@ class LocalStack:
 
         session = boto3.session.Session(region_name=region)
         provisioner = res.Provisioner(session, region, account_id, dict(self.environ))
-        resources = provisioner.provision()
+        machines = self.environ.get("LOCAL_STATEMACHINE_DIR")  # tests point it at their own ASL
+        resources = provisioner.provision(Path(machines) if machines else res.STATEMACHINE_DIR)
         self.resources = resources
 
         function_env = res.merged_environment(registry.FUNCTIONS, resources)

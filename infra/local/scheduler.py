@@ -214,7 +214,9 @@ class Scheduler(threading.Thread):
             index = min(due, key=lambda i: due[i])
             wait = (due[index] - self._clock()).total_seconds()
             if wait > 0:
-                self._stopping.wait(min(wait, 30))  # re-check the clock at least every 30 s
+                self._stopping.wait(
+                    min(wait, 1.0)
+                )  # re-read the clock each second (cheap; survives clock jumps)
                 continue
             schedule, spec, expr = self._entries[index]
             try:

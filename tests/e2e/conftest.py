@@ -8,6 +8,7 @@ is shown when something goes wrong.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -17,7 +18,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,10 @@ class Stack:
         assert reply.status == 200, reply.body
         return str(reply.json()["token"])
 
+    @property
+    def region(self) -> str:
+        return str(self.get("/local/stack").json()["region"])
+
     def log_tail(self, lines: int = 60) -> str:
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
         return "\n".join(text.splitlines()[-lines:])
@@ -97,12 +102,13 @@ def _wait_healthy(proc: subprocess.Popen[bytes], stack: Stack) -> None:
     pytest.fail(f"the local stack did not answer /health within {START_TIMEOUT_S} s:\n{stack.log_tail()}")
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+@contextlib.contextmanager
+def running_stack(log_dir: Path, **extra_env: str) -> Iterator[Stack]:
+    """``python -m infra.local`` on a free port until the block ends, then SIGINT and a clean exit."""
     port = _free_port()
-    log_path = tmp_path_factory.mktemp("local-stack") / "stack.log"
+    log_path = log_dir / "stack.log"
     env = {k: v for k, v in os.environ.items() if k not in ("AWS_ENDPOINT_URL", "MOTO_PORT")}
-    env.update(PORT=str(port), PYTHONUNBUFFERED="1")
+    env.update(PORT=str(port), PYTHONUNBUFFERED="1", **extra_env)
     with log_path.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "infra.local"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
@@ -122,3 +128,25 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                 pytest.fail(f"the local stack ignored SIGINT for {STOP_TIMEOUT_S} s:\n{running.log_tail()}")
             assert code == 0, f"the local stack exited with {code} on SIGINT:\n{running.log_tail()}"
             assert "[local] stopped" in running.log_path.read_text(), running.log_tail()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with running_stack(tmp_path_factory.mktemp("local-stack")) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def aws(stack: Stack) -> Callable[[str], Any]:
+    """boto3 clients on the stack's moto server (the endpoint comes from ``/local/stack``)."""
+    import boto3
+
+    endpoint = stack.get("/local/stack").json()["awsEndpoint"]
+    session = boto3.session.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=stack.region
+    )
+
+    def client(service: str) -> Any:
+        return session.client(service, endpoint_url=endpoint)
+
+    return client
