@@ -6,15 +6,16 @@ cold start; unit tests pass fakes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Generic, Protocol, TypeVar
 
 from shared.domain.customer import Customer, Identity
 from shared.domain.inbound import InboundEnvelope
 from shared.domain.intake import ContactUpdate, TicketUpdate
-from shared.domain.message import Message
+from shared.domain.message import DeliveryStatus, Message
 from shared.domain.ticket import Ticket
+from shared.domain.timeline import TimelineEntry
 
 T = TypeVar("T")
 
@@ -39,16 +40,21 @@ class Versioned(Generic[T]):
 
 @dataclass(frozen=True)
 class InboundWrite:
-    """Everything one inbound message changes, written atomically or not at all."""
+    """Everything one inbound event changes, written atomically or not at all.
+
+    A customer message has a message and a ticket; a completed call only a timeline entry.
+    """
 
     dedup_key: str
-    message: Message
-    claimed_identities: list[Identity]  # identities this write makes unique to the customer
-    timeline_summary: str
+    timeline: TimelineEntry
+    claimed_identities: list[Identity] = field(default_factory=list)  # made unique to the customer
     new_customer: Customer | None = None  # exactly one of new_customer / customer_update
     customer_update: ContactUpdate | None = None
-    new_ticket: Ticket | None = None  # exactly one of new_ticket / ticket_update
+    message: Message | None = None
+    new_ticket: Ticket | None = None  # at most one of new_ticket / ticket_update
     ticket_update: TicketUpdate | None = None
+    email_message_ids: list[str] = field(default_factory=list)  # later replies thread on these
+    outbound_provider_ids: list[str] = field(default_factory=list)  # "<channel>:<id>" for statuses
 
     @property
     def customer_id(self) -> str:
@@ -58,11 +64,20 @@ class InboundWrite:
         return self.customer_update.customer_id
 
     @property
-    def ticket_id(self) -> str:
+    def ticket_id(self) -> str | None:
         if self.new_ticket is not None:
             return self.new_ticket.id
-        assert self.ticket_update is not None
-        return self.ticket_update.ticket_id
+        return self.ticket_update.ticket_id if self.ticket_update is not None else None
+
+
+@dataclass(frozen=True)
+class ProviderMessageRef:
+    """Where an outbound message lives, found from the provider's id (status callbacks)."""
+
+    ticket_id: str | None
+    message_sk: str | None
+    customer_id: str | None
+    status_rank: int
 
 
 @dataclass(frozen=True)
@@ -85,3 +100,21 @@ class Repository(Protocol):
     def list_tickets(self, limit: int, cursor: str | None) -> Page[Ticket]: ...
 
     def record_inbound(self, write: InboundWrite) -> None: ...
+
+    def ticket_for_email(self, message_id: str) -> str | None: ...
+
+    def provider_message(self, channel: str, provider_id: str) -> ProviderMessageRef | None: ...
+
+    def apply_delivery_status(
+        self,
+        dedup_key: str,
+        *,
+        channel: str,
+        provider_id: str,
+        ref: ProviderMessageRef | None,
+        status: DeliveryStatus,
+        error: str | None,
+        timeline: TimelineEntry | None,
+    ) -> bool: ...
+
+    def outbound_messages_before(self, ticket_id: str, until: datetime, limit: int) -> list[Message]: ...

@@ -10,6 +10,7 @@ from pydantic import Field
 from shared.domain.common import Channel, DomainModel
 from shared.domain.identity import IdentityKind
 from shared.domain.message import Attachment, DeliveryStatus
+from shared.domain.ticket import TicketType
 
 
 class InboundEnvelope(DomainModel):
@@ -63,6 +64,7 @@ class InboundMessage(DomainModel):
     auto_reply: bool = False  # Auto-Submitted / Precedence: bulk: never answered automatically
     verdicts: dict[str, str] = Field(default_factory=dict)  # SES spam/virus/spf/dkim/dmarc
     message_ids: list[str] = Field(default_factory=list)  # ids others may reply to (RFC Message-ID)
+    ticket_type: TicketType | None = None  # a new ticket of this type, unless the open one is already
     sent_at: datetime
 
 

@@ -9,7 +9,8 @@ from shared.domain.customer import Customer, Identity
 from shared.domain.ids import new_id, stable_id, ticket_reference
 from shared.domain.inbound import InboundMessage
 from shared.domain.message import Direction, Message, PartyRole
-from shared.domain.ticket import Priority, Ticket, TicketStatus, default_sla
+from shared.domain.ticket import Priority, Ticket, TicketStatus, TicketType, default_sla
+from shared.domain.timeline import TimelineEntry
 
 SUMMARY_LENGTH = 140
 
@@ -43,7 +44,7 @@ class ContactUpdate(DomainModel):
     new_identities: list[Identity]
     channel: Channel
     contact_at: datetime
-    open_ticket_id: str
+    open_ticket_id: str | None  # None: this contact does not change which ticket is open
     expected_open_ticket_id: str | None  # the open ticket this decision was based on
     display_name: str | None = None  # filled only where the profile has none
     first_name: str | None = None
@@ -116,9 +117,10 @@ def record_contact(
 
 
 def open_ticket(message: InboundMessage, customer_id: str, now: datetime) -> Ticket:
-    priority = Priority.normal
+    priority = Priority.high if message.ticket_type is TicketType.callback else Priority.normal
     return Ticket(
         id=ticket_reference(),
+        type=message.ticket_type or TicketType.unqualified,
         subject=message.subject or _summary(message.text, 80) or None,
         channel=message.channel,
         customer_id=customer_id,
@@ -145,7 +147,14 @@ def accepts_messages(ticket: Ticket) -> bool:
     return ticket.status.is_active and ticket.merged_into is None
 
 
-def to_message(inbound: InboundMessage, ticket_id: str, customer_id: str, now: datetime) -> Message:
+def wants_own_ticket(message: InboundMessage, ticket: Ticket) -> bool:
+    """A missed call opens a call-back ticket unless the open one already is one."""
+    return message.ticket_type is not None and ticket.type is not message.ticket_type
+
+
+def to_message(
+    inbound: InboundMessage, ticket_id: str, customer_id: str, now: datetime, thread_match: str | None = None
+) -> Message:
     return Message(
         # Derived from the dedup key: a redelivery maps to the same message id.
         id=stable_id("M", inbound.dedup_key),
@@ -163,6 +172,10 @@ def to_message(inbound: InboundMessage, ticket_id: str, customer_id: str, now: d
         provider_ids=inbound.provider_ids,
         reply_to_provider_id=inbound.reply_to_provider_id,
         metadata=inbound.metadata,
+        display_text=inbound.display_text,
+        verdicts=inbound.verdicts,
+        auto_reply=inbound.auto_reply,
+        thread_match=thread_match,
         sent_at=inbound.sent_at,
         received_at=now,
     )
@@ -170,8 +183,21 @@ def to_message(inbound: InboundMessage, ticket_id: str, customer_id: str, now: d
 
 def timeline_summary(inbound: InboundMessage) -> str:
     channel = Channel(inbound.channel).value
-    text = inbound.subject or inbound.text
+    text = inbound.subject or inbound.text or inbound.content_type
     return f"{channel}: {_summary(text, SUMMARY_LENGTH)}".strip()
+
+
+def message_entry(message: Message, summary: str) -> TimelineEntry:
+    return TimelineEntry(
+        event_id=message.id,
+        kind="message",
+        channel=message.channel,
+        direction=message.direction.value,
+        summary=summary,
+        ticket_id=message.ticket_id,
+        message_id=message.id,
+        at=message.sent_at,
+    )
 
 
 def _summary(text: str, length: int) -> str:

@@ -87,5 +87,8 @@ class Message(DomainModel):
     delivery_status: DeliveryStatus = DeliveryStatus.received
     error: str | None = None
     metadata: dict[str, str] = Field(default_factory=dict)
+    verdicts: dict[str, str] = Field(default_factory=dict)  # email: spam, virus, spf, dkim, dmarc
+    auto_reply: bool = False  # auto-replies and bulk mail are never answered automatically
+    thread_match: str | None = None  # which key threaded it: plus_tag, in_reply_to, references, ...
     sent_at: datetime  # when the sender says it was written
     received_at: datetime  # when Guichet recorded it

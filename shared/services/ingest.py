@@ -8,12 +8,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from shared.domain import intake
+from shared.domain.customer import Customer
 from shared.domain.errors import Conflict, Duplicate, IdentityTaken
 from shared.domain.inbound import InboundMessage
-from shared.ports import Clock, InboundWrite, Repository
+from shared.domain.ticket import Ticket
+from shared.ports import Clock, InboundWrite, Repository, Versioned
 from shared.services.identity_resolution import find_customer
 
 MAX_ATTEMPTS = 8
+MAX_REFERENCES = 5  # References headers can be long; the most recent ids are the useful ones
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,31 @@ class IngestResult:
     created_customer: bool = False
     created_ticket: bool = False
     duplicate: bool = False
+    thread_match: str | None = None
+
+
+def with_retries(
+    attempt: Callable[[set[tuple[str, str]]], IngestResult],
+    sleep: Callable[[float], None] = time.sleep,
+) -> IngestResult:
+    """Run ``attempt`` until it writes, is a duplicate, or MAX_ATTEMPTS races are lost.
+
+    Concurrent events of one person race on the identity records and on the guarded parts
+    of the profile and ticket (conditional writes in one transaction); a loser backs off,
+    re-reads and joins the winner. An identifier owned by another profile is not claimed.
+    """
+    taken: set[tuple[str, str]] = set()
+    for number in range(MAX_ATTEMPTS):
+        try:
+            return attempt(taken)
+        except Duplicate:
+            return IngestResult(None, None, None, duplicate=True)
+        except IdentityTaken as error:
+            taken.update(error.identities)
+        except Conflict:
+            pass
+        sleep(random.uniform(0.005, 0.02) * (number + 1))  # noqa: S311 (jitter, not crypto)
+    raise Conflict(f"gave up after {MAX_ATTEMPTS} concurrent-write conflicts")
 
 
 def record_message(
@@ -32,25 +60,39 @@ def record_message(
     inbound: InboundMessage,
     sleep: Callable[[float], None] = time.sleep,
 ) -> IngestResult:
-    """Idempotent: a second delivery with the same dedup key changes nothing.
+    """Idempotent: a second delivery with the same dedup key changes nothing."""
+    return with_retries(lambda taken: _attempt(repo, clock, inbound, taken), sleep)
 
-    Concurrent first messages from one person race on the identity records and on the
-    profile's version (conditional writes in one transaction); a loser backs off, re-reads
-    and joins the winner's profile and ticket. An identifier owned by another profile is
-    not claimed (merging profiles is a separate, recorded decision).
+
+def thread_target(
+    repo: Repository, inbound: InboundMessage, customer: Customer | None
+) -> tuple[Versioned[Ticket] | None, str | None]:
+    """The ticket this message continues, and which key said so.
+
+    Email first by plus-address, then In-Reply-To/References against every stored
+    Message-ID, then the ``[#REF]`` subject token; otherwise the customer's open ticket.
     """
-    taken: set[tuple[str, str]] = set()
-    for attempt in range(MAX_ATTEMPTS):
-        try:
-            return _attempt(repo, clock, inbound, taken)
-        except Duplicate:
-            return IngestResult(None, None, None, duplicate=True)
-        except IdentityTaken as error:
-            taken.update(error.identities)
-        except Conflict:
-            pass
-        sleep(random.uniform(0.005, 0.02) * (attempt + 1))  # noqa: S311 (jitter, not crypto)
-    raise Conflict(f"gave up after {MAX_ATTEMPTS} concurrent-write conflicts")
+    hints = inbound.thread_hints
+    if hints is not None:
+        candidates: list[tuple[str | None, str]] = [(hints.plus_tag_ticket, "plus_tag")]
+        if hints.in_reply_to:
+            candidates.append((repo.ticket_for_email(hints.in_reply_to), "in_reply_to"))
+        for reference in reversed(hints.references[-MAX_REFERENCES:]):
+            if candidates[-1][0]:
+                break
+            candidates.append((repo.ticket_for_email(reference), "references"))
+        candidates.append((hints.subject_ticket, "subject_token"))
+        for ticket_id, label in candidates:
+            if not ticket_id:
+                continue
+            found = repo.get_ticket(ticket_id)
+            if found is not None and intake.accepts_messages(found.value):
+                return found, label
+    if customer is not None and customer.open_ticket_id:
+        found = repo.get_ticket(customer.open_ticket_id)
+        if found is not None and intake.accepts_messages(found.value):
+            return found, "open_ticket"
+    return None, None
 
 
 def _attempt(
@@ -60,37 +102,47 @@ def _attempt(
     found = find_customer(repo, inbound)
     customer = found.value if found else intake.new_customer(inbound, now)
 
-    current = repo.get_ticket(customer.open_ticket_id) if (found and customer.open_ticket_id) else None
-    joining = current is not None and intake.accepts_messages(current.value)
-    ticket = current.value if (current and joining) else intake.open_ticket(inbound, customer.id, now)
+    current, match = thread_target(repo, inbound, customer if found else None)
+    if current is not None and intake.wants_own_ticket(inbound, current.value):
+        current, match = None, None
+    ticket = current.value if current else intake.open_ticket(inbound, customer.id, now)
+    # A reply threaded onto another customer's case (a third party) does not move our pointer.
+    owns_ticket = ticket.customer_id == customer.id
 
     identities = [
         identity
         for identity in intake.missing_identities(customer, inbound, now)
         if (identity.kind.value, identity.value) not in taken
     ]
-    message = intake.to_message(inbound, ticket.id, customer.id, now)
+    message = intake.to_message(inbound, ticket.id, customer.id, now, thread_match=match)
+    if found:
+        change = intake.contact_update(customer, inbound, identities, ticket.id, now)
+        if not owns_ticket:
+            change = change.model_copy(update={"open_ticket_id": None})
+        new_customer, customer_update = None, change
+    else:
+        new_customer, customer_update = (
+            intake.record_contact(customer, inbound, identities, ticket.id, now),
+            None,
+        )
     repo.record_inbound(
         InboundWrite(
             dedup_key=inbound.dedup_key,
-            message=message,
+            timeline=intake.message_entry(message, intake.timeline_summary(inbound)),
             claimed_identities=identities,
-            timeline_summary=intake.timeline_summary(inbound),
-            new_customer=None
-            if found
-            else intake.record_contact(customer, inbound, identities, ticket.id, now),
-            customer_update=intake.contact_update(customer, inbound, identities, ticket.id, now)
-            if found
-            else None,
-            new_ticket=None if joining else intake.with_message_counted(ticket, inbound),
-            ticket_update=intake.ticket_update(ticket, inbound, now) if joining else None,
+            new_customer=new_customer,
+            customer_update=customer_update,
+            message=message,
+            new_ticket=None if current else intake.with_message_counted(ticket, inbound),
+            ticket_update=intake.ticket_update(ticket, inbound, now) if current else None,
+            email_message_ids=inbound.message_ids,
         )
     )
-    created_ticket = not joining
     return IngestResult(
         ticket_id=ticket.id,
         message_id=message.id,
         customer_id=customer.id,
         created_customer=found is None,
-        created_ticket=created_ticket,
+        created_ticket=current is None,
+        thread_match=match,
     )

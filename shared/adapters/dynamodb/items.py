@@ -13,7 +13,7 @@ from shared.adapters.dynamodb.schema import key_attributes
 M = TypeVar("M", bound=BaseModel)
 
 # Bookkeeping attributes that are not part of any domain model.
-META_ATTRIBUTES = frozenset({*key_attributes(), "type", "version", "expires_at"})
+META_ATTRIBUTES = frozenset({*key_attributes(), "type", "version", "expires_at", "delivery_rank"})
 
 
 def to_item(model: BaseModel, kind: str, keys: dict[str, str], version: int | None = None) -> dict[str, Any]:

@@ -10,6 +10,8 @@ TICKET_SK = "#TICKET"
 PROFILE_SK = "#PROFILE"
 IDENT_SK = "#IDENT"
 DEDUP_SK = "#DEDUP"
+EMAIL_SK = "#EMAIL"
+PROVIDER_SK = "#PROVIDER"
 
 
 def shard_of(identifier: str, shards: int) -> int:
@@ -50,3 +52,12 @@ def identity_pk(kind: str, value: str) -> str:
 
 def dedup_pk(dedup_key: str) -> str:
     return f"DEDUP#{dedup_key}"
+
+
+def email_message_pk(message_id: str) -> str:
+    """RFC Message-IDs are compared without their angle brackets, case-sensitively (RFC 5322)."""
+    return f"MSGID#{message_id.strip().strip('<>')}"
+
+
+def provider_message_pk(channel_and_id: str) -> str:
+    return f"PROVIDERMSG#{channel_and_id}"

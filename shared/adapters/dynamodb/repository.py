@@ -8,7 +8,7 @@ check failures become domain errors: ``Duplicate`` when an idempotency record ex
 from __future__ import annotations
 
 import heapq
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -17,13 +17,14 @@ from shared.adapters.dynamodb import cursor as cursors
 from shared.adapters.dynamodb import keys
 from shared.adapters.dynamodb.items import from_item, iso_json, to_item, version_of
 from shared.adapters.dynamodb.schema import DEDUP_TTL_DAYS, LIST_SHARDS, PARTITION_KEY, SORT_KEY
-from shared.domain.common import iso
+from shared.domain.common import iso, utcnow
 from shared.domain.customer import Customer
 from shared.domain.errors import Conflict, Duplicate, IdentityTaken
 from shared.domain.intake import ContactUpdate, TicketUpdate
-from shared.domain.message import Message
+from shared.domain.message import DeliveryStatus, Message
 from shared.domain.ticket import Ticket
-from shared.ports import InboundWrite, Page, Versioned
+from shared.domain.timeline import TimelineEntry
+from shared.ports import InboundWrite, Page, ProviderMessageRef, Versioned
 
 _TABLE_KEYS = frozenset({PARTITION_KEY, SORT_KEY})
 _GSI1_KEYS = frozenset({PARTITION_KEY, SORT_KEY, "gsi1pk", "gsi1sk"})
@@ -125,23 +126,10 @@ class DynamoRepository:
 
     # ----------------------------------------------------------------- writes
     def record_inbound(self, write: InboundWrite) -> None:
-        """One transaction: idempotency record, identities, customer, ticket, message, timeline."""
-        message = write.message
-        now = message.received_at
-        expires = int((now + timedelta(days=DEDUP_TTL_DAYS)).timestamp())
-        operations: list[dict[str, Any]] = [
-            self._put(
-                {
-                    PARTITION_KEY: keys.dedup_pk(write.dedup_key),
-                    SORT_KEY: keys.DEDUP_SK,
-                    "type": "dedup",
-                    "message_id": message.id,
-                    "ticket_id": message.ticket_id,
-                    "expires_at": expires,
-                },
-                condition=_NEW,
-            )
-        ]
+        """One transaction: idempotency record, identities, customer, ticket, message, timeline,
+        and the lookup items that later events use (email Message-IDs, provider message ids)."""
+        now = write.timeline.at
+        operations: list[dict[str, Any]] = [self._dedup_put(write.dedup_key, write, now)]
         for identity in write.claimed_identities:
             operations.append(
                 self._put(
@@ -171,36 +159,162 @@ class DynamoRepository:
             operations.append(self._create(ticket, "ticket", ticket_keys))
         elif write.ticket_update is not None:
             operations.append(self._ticket_update(write.ticket_update))
+        message = write.message
         ticket_id = write.ticket_id
-        sent = iso(message.sent_at)
-        operations.append(
-            self._put(
-                to_item(
-                    message,
-                    "message",
-                    {PARTITION_KEY: keys.ticket_pk(ticket_id), SORT_KEY: keys.message_sk(sent, message.id)},
-                ),
-                condition=_NEW,
+        if message is not None and ticket_id is not None:
+            message_sk = keys.message_sk(iso(message.sent_at), message.id)
+            item = to_item(
+                message, "message", {PARTITION_KEY: keys.ticket_pk(ticket_id), SORT_KEY: message_sk}
             )
-        )
-        operations.append(
-            self._put(
-                {
-                    PARTITION_KEY: keys.customer_pk(write.customer_id),
-                    SORT_KEY: keys.timeline_sk(sent, message.id),
-                    "type": "timeline",
-                    "kind": "message",
-                    "channel": message.channel.value,
-                    "direction": message.direction.value,
-                    "ticket_id": ticket_id,
-                    "message_id": message.id,
-                    "summary": write.timeline_summary,
-                    "at": sent,
-                }
-            )
-        )
+            item["delivery_rank"] = message.delivery_status.rank
+            operations.append(self._put(item, condition=_NEW))
+            for provider_id in write.outbound_provider_ids:
+                operations.append(
+                    self._put(
+                        {
+                            PARTITION_KEY: keys.provider_message_pk(provider_id),
+                            SORT_KEY: keys.PROVIDER_SK,
+                            "type": "provider_message",
+                            "ticket_id": ticket_id,
+                            "message_sk": message_sk,
+                            "customer_id": write.customer_id,
+                            "delivery_rank": message.delivery_status.rank,
+                        }
+                    )
+                )
+        if ticket_id is not None:
+            for message_id in write.email_message_ids:
+                operations.append(
+                    self._put(
+                        {
+                            PARTITION_KEY: keys.email_message_pk(message_id),
+                            SORT_KEY: keys.EMAIL_SK,
+                            "type": "email_message_id",
+                            "ticket_id": ticket_id,
+                        }
+                    )
+                )
+        operations.append(self._put(self._timeline_item(write.customer_id, write.timeline)))
         claimed = [(i.kind.value, i.value) for i in write.claimed_identities]
         self._transact(operations, dedup_key=write.dedup_key, identities=claimed)
+
+    def _dedup_put(self, dedup_key: str, write: InboundWrite | None, now: datetime) -> dict[str, Any]:
+        expires = int((now + timedelta(days=DEDUP_TTL_DAYS)).timestamp())
+        item: dict[str, Any] = {
+            PARTITION_KEY: keys.dedup_pk(dedup_key),
+            SORT_KEY: keys.DEDUP_SK,
+            "type": "dedup",
+            "expires_at": expires,
+        }
+        if write is not None and write.message is not None:
+            item["message_id"] = write.message.id
+        if write is not None and write.ticket_id is not None:
+            item["ticket_id"] = write.ticket_id
+        return self._put(item, condition=_NEW)
+
+    def _timeline_item(self, customer_id: str, entry: TimelineEntry) -> dict[str, Any]:
+        return to_item(
+            entry,
+            "timeline",
+            {
+                PARTITION_KEY: keys.customer_pk(customer_id),
+                SORT_KEY: keys.timeline_sk(iso(entry.at), entry.event_id),
+            },
+        )
+
+    # ------------------------------------------------------- lookups and statuses
+    def ticket_for_email(self, message_id: str) -> str | None:
+        item = self._get(keys.email_message_pk(message_id), keys.EMAIL_SK)
+        return str(item["ticket_id"]) if item else None
+
+    def provider_message(self, channel: str, provider_id: str) -> ProviderMessageRef | None:
+        item = self._get(keys.provider_message_pk(f"{channel}:{provider_id}"), keys.PROVIDER_SK)
+        if not item:
+            return None
+        return ProviderMessageRef(
+            ticket_id=item.get("ticket_id"),
+            message_sk=item.get("message_sk"),
+            customer_id=item.get("customer_id"),
+            status_rank=int(item.get("delivery_rank", 0)),
+        )
+
+    def apply_delivery_status(
+        self,
+        dedup_key: str,
+        *,
+        channel: str,
+        provider_id: str,
+        ref: ProviderMessageRef | None,
+        status: DeliveryStatus,
+        error: str | None,
+        timeline: TimelineEntry | None,
+    ) -> bool:
+        """Move an outbound message's status forward (never back; failed is final).
+
+        Returns False when the status is not newer than what is stored (a late or repeated
+        callback): nothing is written. A status for a message not recorded yet is kept on
+        the lookup item, and the message adopts it when it is recorded.
+        """
+        now = timeline.at if timeline is not None else utcnow()
+        rank_guard = (
+            "(attribute_not_exists(delivery_rank) OR (delivery_rank < :rank AND delivery_rank < :failed))"
+        )
+        values: dict[str, Any] = {
+            ":rank": status.rank,
+            ":failed": DeliveryStatus.failed.rank,
+            ":status": status.value,
+        }
+        sets = "delivery_rank = :rank, delivery_status = :status"
+        if error:
+            sets += ", #error = :error"
+            values[":error"] = error
+        names = {"#error": "error"} if error else {}
+        operations = [self._dedup_put(dedup_key, None, now)]
+        operations.append(
+            self._update(
+                {
+                    PARTITION_KEY: keys.provider_message_pk(f"{channel}:{provider_id}"),
+                    SORT_KEY: keys.PROVIDER_SK,
+                },
+                "SET " + sets,
+                rank_guard,
+                names,
+                values,
+            )
+        )
+        if ref is not None and ref.ticket_id and ref.message_sk:
+            operations.append(
+                self._update(
+                    {PARTITION_KEY: keys.ticket_pk(ref.ticket_id), SORT_KEY: ref.message_sk},
+                    "SET " + sets,
+                    f"attribute_exists({PARTITION_KEY}) AND {rank_guard}",
+                    names,
+                    values,
+                )
+            )
+            if timeline is not None and ref.customer_id:
+                operations.append(self._put(self._timeline_item(ref.customer_id, timeline)))
+        try:
+            self._transact(operations, dedup_key=dedup_key)
+        except Conflict:
+            return False
+        return True
+
+    def outbound_messages_before(self, ticket_id: str, until: datetime, limit: int) -> list[Message]:
+        """The ticket's newest messages up to ``until`` that went out (for read watermarks)."""
+        response = self._table.query(
+            KeyConditionExpression="#pk = :pk AND #sk BETWEEN :low AND :high",
+            ExpressionAttributeNames={"#pk": PARTITION_KEY, "#sk": SORT_KEY},
+            ExpressionAttributeValues={
+                ":pk": keys.ticket_pk(ticket_id),
+                ":low": "MSG#",
+                ":high": f"MSG#{iso(until)}~",
+            },
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        found = [from_item(item, Message) for item in response.get("Items", [])]
+        return [m for m in found if m.direction.value == "outbound"]
 
     def _put(self, item: dict[str, Any], condition: str | None = None) -> dict[str, Any]:
         put: dict[str, Any] = {"TableName": self._name, "Item": item}
@@ -246,7 +360,6 @@ class DynamoRepository:
             f"{count} = if_not_exists({count}, :zero) + :one",
             "traits.last_contact_at = :contact_at",
             "traits.last_inbound_channel = :channel",
-            "open_ticket_id = :ticket",
             "updated_at = :now",
         ]
         values: dict[str, Any] = {
@@ -254,9 +367,11 @@ class DynamoRepository:
             ":one": 1,
             ":contact_at": iso_json(change.contact_at),
             ":channel": change.channel.value,
-            ":ticket": change.open_ticket_id,
             ":now": iso_json(change.now),
         }
+        if change.open_ticket_id is not None:
+            sets.append("open_ticket_id = :ticket")
+            values[":ticket"] = change.open_ticket_id
         if change.new_identities:
             sets.append("identities = list_append(identities, :identities)")
             values[":identities"] = [
@@ -267,7 +382,9 @@ class DynamoRepository:
             if value:
                 sets.append(f"{field} = if_not_exists({field}, :{field})")
                 values[f":{field}"] = value
-        if change.expected_open_ticket_id is None:
+        if change.open_ticket_id is None:
+            guard = f"attribute_exists({SORT_KEY})"  # the threading decision is not involved
+        elif change.expected_open_ticket_id is None:
             guard = "attribute_not_exists(open_ticket_id)"
         else:
             guard = "open_ticket_id = :expected_ticket"
