@@ -69,15 +69,60 @@ _GRANTS: dict[tuple[str, str], Callable[[Any, iam.IGrantable], iam.Grant]] = {
 
 
 # Wildcards that a grant method writes inside one declared resource, as cdk-nag names them
-# (``AwsSolutions-IAM5[<finding>]``), with the reason they are acceptable.
-_SCOPED_WILDCARDS: dict[str, Callable[[Any], list[tuple[str, str]]]] = {
-    "table": lambda t: [
+# (``AwsSolutions-IAM5[<finding>]``), with the reason they are acceptable. Acknowledged on
+# the grantee's role only, finding by finding.
+def _table_wildcards(table: Any, access: str) -> list[tuple[str, str]]:
+    return [
         (
-            f"Resource::<{logical_id(t)}.Arn>/index/*",
+            f"Resource::<{logical_id(table)}.Arn>/index/*",
             "Queries on the global secondary indexes of this one table (declared in "
             "shared/adapters/dynamodb/schema.py); the grant covers no other table.",
         )
-    ],
+    ]
+
+
+_S3_ACTION_WILDCARDS = {
+    "read": ("s3:GetObject*", "s3:GetBucket*", "s3:List*"),
+    "write": ("s3:Abort*",),
+    "read_write": ("s3:GetObject*", "s3:GetBucket*", "s3:List*", "s3:DeleteObject*", "s3:Abort*"),
+}
+
+
+def _bucket_wildcards(bucket: Any, access: str) -> list[tuple[str, str]]:
+    scope = f"bucket {logical_id(bucket)} only"
+    findings = [
+        (
+            f"Resource::<{logical_id(bucket)}.Arn>/*",
+            f"Object-level access to the objects of one declared bucket ({scope}), as the registry grants.",
+        )
+    ]
+    findings += [
+        (
+            f"Action::{action}",
+            f"CDK's grant for registry access '{access}' uses the {action} family (object versions, "
+            f"tags, multipart uploads) on {scope}; no other bucket is reachable.",
+        )
+        for action in _S3_ACTION_WILDCARDS[access]
+    ]
+    return findings
+
+
+def _topic_wildcards(topic: Any, access: str) -> list[tuple[str, str]]:
+    if topic.master_key is None:
+        return []
+    return [
+        (
+            "Action::kms:GenerateDataKey*",
+            "Publishing to a topic encrypted with a customer-managed key needs GenerateDataKey on "
+            f"that key; the statement names the key of topic {logical_id(topic)} only.",
+        )
+    ]
+
+
+_SCOPED_WILDCARDS: dict[str, Callable[[Any, str], list[tuple[str, str]]]] = {
+    "table": _table_wildcards,
+    "bucket": _bucket_wildcards,
+    "topic": _topic_wildcards,
 }
 
 
@@ -130,4 +175,4 @@ class Resources:
         target = self.construct(grant.resource)
         method(target, grantee)
         wildcards = _SCOPED_WILDCARDS.get(kind)
-        return wildcards(target) if wildcards else []
+        return wildcards(target, grant.access) if wildcards else []

@@ -1,8 +1,12 @@
-"""One synthesized GuichetStack per test session (a synth with cdk-nag costs seconds).
+"""Synthesized stacks shared by the whole session (a synth with cdk-nag costs seconds).
 
-The stack is built from small temporary code and layer directories (the real
-``shared``/``functions`` copy made by infra.build, and an empty layer), never from
-``build/``: the tests need neither `make build` nor the network.
+- ``synth``: GuichetStack exactly as the registry declares it.
+- ``probe``: the same plus ``tests.infra.probe.PROBE``, a test-only function using what no
+  registry function uses yet, so that those construct paths are checked (cdk-nag included).
+
+Both are built from small temporary code and layer directories (the real ``shared``/
+``functions`` copy made by infra.build, and an empty layer), never from ``build/``: the tests
+need neither `make build` nor the network.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ import pytest
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ.setdefault("JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION", "1")
 
+from infra import registry
+from tests.infra.probe import PROBE
 from tests.infra.template import Synthesized
 
 
@@ -32,12 +38,10 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return code_dir, layer_dir
 
 
-@pytest.fixture(scope="session")
-def synth(tmp_path_factory: pytest.TempPathFactory, artifacts: tuple[Path, Path]) -> Synthesized:
+def _synthesize(outdir: Path, artifacts: tuple[Path, Path]) -> Synthesized:
     from infra.app import create_app
 
     code_dir, layer_dir = artifacts
-    outdir = tmp_path_factory.mktemp("cdk.out")
     app, stack = create_app(code_dir=code_dir, layer_dir=layer_dir, outdir=str(outdir))
     try:
         assembly = app.synth()  # runs cdk-nag: raises on any unacknowledged finding
@@ -59,3 +63,15 @@ def synth(tmp_path_factory: pytest.TempPathFactory, artifacts: tuple[Path, Path]
         template_file=outdir / artifact.template_file,
         outdir=outdir,
     )
+
+
+@pytest.fixture(scope="session")
+def synth(tmp_path_factory: pytest.TempPathFactory, artifacts: tuple[Path, Path]) -> Synthesized:
+    return _synthesize(tmp_path_factory.mktemp("cdk.out"), artifacts)
+
+
+@pytest.fixture(scope="session")
+def probe(tmp_path_factory: pytest.TempPathFactory, artifacts: tuple[Path, Path]) -> Synthesized:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(registry, "FUNCTIONS", (*registry.FUNCTIONS, PROBE))
+        return _synthesize(tmp_path_factory.mktemp("probe.cdk.out"), artifacts)

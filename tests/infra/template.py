@@ -11,6 +11,7 @@ from typing import Any
 from aws_cdk.assertions import Template
 
 from infra.constructs.resources import logical_id
+from infra.registry import Ref
 from infra.stack import GuichetStack
 
 
@@ -57,6 +58,12 @@ class Synthesized:
     def id_of(self, resource: str) -> str:
         """Logical id of a registry resource key ("table", "queue:inbound", ...)."""
         return logical_id(self.stack.resources.construct(resource))
+
+    def ref_target(self, ref: Ref) -> str:
+        """Logical id of the resource a registry ``Ref`` points to (a pool's client for client_id)."""
+        if ref.resource.startswith("userpool:") and ref.attribute == "client_id":
+            return logical_id(self.stack.auth.clients[ref.resource.partition(":")[2]])
+        return self.id_of(ref.resource)
 
     def function_id(self, name: str) -> str:
         return logical_id(self.stack.functions.functions[name])

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from infra import registry
 from infra.registry import Route
+from tests.infra.probe import PROBE
 from tests.infra.template import Synthesized, references
 
 ROUTES = registry.all_routes()
@@ -83,30 +83,13 @@ def test_default_stage_logs_and_throttles(synth: Synthesized) -> None:
     assert stage["DefaultRouteSettings"]["ThrottlingBurstLimit"] > 0
 
 
-def test_customer_routes_get_the_customers_pool_authorizer(
-    monkeypatch: pytest.MonkeyPatch, artifacts: tuple[Any, Any]
-) -> None:
-    """No registry route uses auth="customer" yet: add one and check its authorizer."""
-    from aws_cdk import App
-    from aws_cdk.assertions import Template
-
-    from infra.app import cdk_context
-    from infra.stack import GuichetStack
-
-    probe = replace(
-        registry.function("health"),
-        name="customer_probe",
-        routes=(Route("GET", "/me/tickets", auth="customer"),),
-    )
-    monkeypatch.setattr(registry, "FUNCTIONS", (*registry.FUNCTIONS, probe))
-    code_dir, layer_dir = artifacts
-    stack = GuichetStack(App(context=cdk_context()), "Probe", code_dir=code_dir, layer_dir=layer_dir)
-    probed = Synthesized(stack=stack, template=Template.from_stack(stack).to_json())
-
-    props = _route(probed, probe.routes[0])
+def test_customer_routes_get_the_customers_pool_authorizer(probe: Synthesized) -> None:
+    """No registry route uses auth="customer" yet: the probe stack adds one."""
+    (route,) = PROBE.routes
+    props = _route(probe, route)
+    assert props["AuthorizationType"] == "JWT"
     (authorizer_id,) = references(props["AuthorizerId"])
-    customer_pool = _pool_spec("customer").name
-    assert_jwt_authorizer_trusts(probed, probed.resources[authorizer_id]["Properties"], customer_pool)
-    staff_routes = [route for route, _ in registry.all_routes() if route.auth == "staff"]
-    for route in staff_routes:
-        assert references(_route(probed, route)["AuthorizerId"]) != {authorizer_id}
+    authorizer = probe.resources[authorizer_id]["Properties"]
+    assert_jwt_authorizer_trusts(probe, authorizer, _pool_spec("customer").name)
+    for staff_route in [route for route, _ in registry.all_routes() if route.auth == "staff"]:
+        assert references(_route(probe, staff_route)["AuthorizerId"]) != {authorizer_id}

@@ -9,10 +9,14 @@ import pytest
 
 from infra import registry
 from infra.registry import FunctionSpec
+from tests.infra.probe import PROBE
 from tests.infra.template import Synthesized, as_list, references
 
 FUNCTIONS = registry.FUNCTIONS
-ids = [spec.name for spec in FUNCTIONS]
+# (fixture name of the synthesized stack, function spec): the registry's functions in the
+# real stack, and the test-only PROBE function in the probe stack.
+CASES = [("synth", spec) for spec in FUNCTIONS] + [("probe", PROBE)]
+CASE_IDS = [spec.name for _, spec in CASES]
 
 # What each registry access may allow, written independently of infra/constructs.
 ALLOWED_ACTIONS: dict[tuple[str, str], set[str]] = {
@@ -43,10 +47,24 @@ ALLOWED_ACTIONS: dict[tuple[str, str], set[str]] = {
     },
     ("secret", "read"): {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"},
     ("topic", "publish"): {"sns:Publish"},
+    ("bucket", "read"): {"s3:GetObject*", "s3:GetBucket*", "s3:List*"},
+    ("bucket", "write"): {
+        "s3:PutObject",
+        "s3:PutObjectLegalHold",
+        "s3:PutObjectRetention",
+        "s3:PutObjectTagging",
+        "s3:PutObjectVersionTagging",
+        "s3:Abort*",
+    },
 }
 ALLOWED_ACTIONS[("table", "read_write")] = (
     ALLOWED_ACTIONS[("table", "read")] | ALLOWED_ACTIONS[("table", "write")]
 )
+ALLOWED_ACTIONS[("bucket", "read_write")] = (
+    ALLOWED_ACTIONS[("bucket", "read")] | ALLOWED_ACTIONS[("bucket", "write")] | {"s3:DeleteObject*"}
+)
+# On the key of an encrypted topic, for ("topic", "publish").
+TOPIC_KEY_ACTIONS = {"kms:Decrypt", "kms:GenerateDataKey*"}
 # The core actions each access must give (the grant works at all).
 REQUIRED_ACTIONS: dict[tuple[str, str], set[str]] = {
     ("table", "read"): {"dynamodb:GetItem", "dynamodb:Query"},
@@ -61,6 +79,9 @@ REQUIRED_ACTIONS: dict[tuple[str, str], set[str]] = {
     ("queue", "consume"): {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"},
     ("secret", "read"): {"secretsmanager:GetSecretValue"},
     ("topic", "publish"): {"sns:Publish"},
+    ("bucket", "read"): {"s3:GetObject*"},
+    ("bucket", "write"): {"s3:PutObject"},
+    ("bucket", "read_write"): {"s3:GetObject*", "s3:PutObject", "s3:DeleteObject*"},
 }
 DYNAMODB_WRITES = {
     "dynamodb:PutItem",
@@ -76,7 +97,11 @@ def _allowed(synth: Synthesized, spec: FunctionSpec) -> dict[str, set[str]]:
     allowed: dict[str, set[str]] = {}
     for grant in spec.grants:
         kind = grant.resource.partition(":")[0]
-        allowed.setdefault(synth.id_of(grant.resource), set()).update(ALLOWED_ACTIONS[(kind, grant.access)])
+        target = synth.id_of(grant.resource)
+        allowed.setdefault(target, set()).update(ALLOWED_ACTIONS[(kind, grant.access)])
+        if kind == "topic" and "KmsMasterKeyId" in synth.resources[target]["Properties"]:
+            for key in references(synth.resources[target]["Properties"]["KmsMasterKeyId"]):
+                allowed.setdefault(key, set()).update(TOPIC_KEY_ACTIONS)
     log_group = references(synth.function(spec.name)["LoggingConfig"]["LogGroup"])
     for group in log_group:
         allowed[group] = {"logs:CreateLogStream", "logs:PutLogEvents"}
@@ -88,16 +113,22 @@ def _granted(synth: Synthesized, spec: FunctionSpec) -> list[tuple[str, str]]:
     pairs = []
     for statement in synth.statements(spec.name):
         assert statement["Effect"] == "Allow"
-        targets = [
-            "*" if resource == "*" else next(iter(references(resource)))
-            for resource in as_list(statement["Resource"])
-        ]
+        targets = []
+        for resource in as_list(statement["Resource"]):
+            if resource == "*":
+                targets.append("*")
+            else:
+                (target,) = references(resource)  # e.g. the table, for "<table arn>/index/*"
+                targets.append(target)
         pairs += [(action, target) for action in as_list(statement["Action"]) for target in targets]
     return pairs
 
 
-@pytest.mark.parametrize("spec", FUNCTIONS, ids=ids)
-def test_runtime_architecture_tracing_and_sizing(synth: Synthesized, spec: FunctionSpec) -> None:
+@pytest.mark.parametrize(("stack", "spec"), CASES, ids=CASE_IDS)
+def test_runtime_architecture_tracing_and_sizing(
+    request: pytest.FixtureRequest, stack: str, spec: FunctionSpec
+) -> None:
+    synth: Synthesized = request.getfixturevalue(stack)
     props = synth.function(spec.name)
     match = re.fullmatch(r"python3\.(\d+)", props["Runtime"])
     assert match and int(match.group(1)) >= 12
@@ -111,18 +142,26 @@ def test_runtime_architecture_tracing_and_sizing(synth: Synthesized, spec: Funct
     }
 
 
-@pytest.mark.parametrize("spec", FUNCTIONS, ids=ids)
-def test_own_log_group_with_retention(synth: Synthesized, spec: FunctionSpec) -> None:
+@pytest.mark.parametrize(("stack", "spec"), CASES, ids=CASE_IDS)
+def test_own_log_group_with_retention(request: pytest.FixtureRequest, stack: str, spec: FunctionSpec) -> None:
+    synth: Synthesized = request.getfixturevalue(stack)
     (log_group,) = references(synth.function(spec.name)["LoggingConfig"]["LogGroup"])
     resource = synth.resources[log_group]
     assert resource["Type"] == "AWS::Logs::LogGroup"
     assert resource["Properties"]["RetentionInDays"] > 0
-    others = [synth.function(other.name)["LoggingConfig"]["LogGroup"] for other in FUNCTIONS if other != spec]
+    others = [
+        synth.function(other)["LoggingConfig"]["LogGroup"]
+        for other in synth.stack.functions.functions
+        if other != spec.name
+    ]
     assert {"Ref": log_group} not in others
 
 
-@pytest.mark.parametrize("spec", FUNCTIONS, ids=ids)
-def test_environment_is_common_env_plus_resolved_refs(synth: Synthesized, spec: FunctionSpec) -> None:
+@pytest.mark.parametrize(("stack", "spec"), CASES, ids=CASE_IDS)
+def test_environment_is_common_env_plus_resolved_refs(
+    request: pytest.FixtureRequest, stack: str, spec: FunctionSpec
+) -> None:
+    synth: Synthesized = request.getfixturevalue(stack)
     env = synth.function(spec.name)["Environment"]["Variables"]
     assert set(env) == set(registry.COMMON_ENV) | set(spec.env)
     for name, value in registry.COMMON_ENV.items():
@@ -131,12 +170,13 @@ def test_environment_is_common_env_plus_resolved_refs(synth: Synthesized, spec: 
         if isinstance(value, str):
             assert env[name] == value
         else:
-            assert references(env[name]) == {synth.id_of(value.resource)}
+            assert references(env[name]) == {synth.ref_target(value)}
             assert env[name] == synth.stack.resolve(synth.stack.resources.attribute(value))
 
 
-@pytest.mark.parametrize("spec", FUNCTIONS, ids=ids)
-def test_sqs_event_source(synth: Synthesized, spec: FunctionSpec) -> None:
+@pytest.mark.parametrize(("stack", "spec"), CASES, ids=CASE_IDS)
+def test_sqs_event_source(request: pytest.FixtureRequest, stack: str, spec: FunctionSpec) -> None:
+    synth: Synthesized = request.getfixturevalue(stack)
     function_id = synth.function_id(spec.name)
     mappings = [
         res["Properties"]
@@ -152,17 +192,22 @@ def test_sqs_event_source(synth: Synthesized, spec: FunctionSpec) -> None:
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 
 
-def test_schedules_are_eventbridge_rules(synth: Synthesized) -> None:
-    rules = [res["Properties"] for res in synth.of_type("AWS::Events::Rule").values()]
-    assert len(rules) == len(registry.all_schedules())
-    for schedule, spec in registry.all_schedules():
+def test_schedules_are_eventbridge_rules(synth: Synthesized, probe: Synthesized) -> None:
+    assert len(synth.of_type("AWS::Events::Rule")) == len(registry.all_schedules())
+    # No registry function has a schedule yet: the probe stack adds one.
+    rules = [res["Properties"] for res in probe.of_type("AWS::Events::Rule").values()]
+    schedules = [*registry.all_schedules(), *((schedule, PROBE) for schedule in PROBE.schedules)]
+    assert len(rules) == len(schedules) > 0
+    for schedule, spec in schedules:
         (rule,) = [rule for rule in rules if rule["ScheduleExpression"] == schedule.expression]
         assert rule["State"] == "ENABLED"
-        assert [references(target["Arn"]) for target in rule["Targets"]] == [{synth.function_id(spec.name)}]
+        assert rule["Description"] == schedule.description
+        assert [references(target["Arn"]) for target in rule["Targets"]] == [{probe.function_id(spec.name)}]
 
 
-@pytest.mark.parametrize("spec", FUNCTIONS, ids=ids)
-def test_role_has_no_managed_policy(synth: Synthesized, spec: FunctionSpec) -> None:
+@pytest.mark.parametrize(("stack", "spec"), CASES, ids=CASE_IDS)
+def test_role_has_no_managed_policy(request: pytest.FixtureRequest, stack: str, spec: FunctionSpec) -> None:
+    synth: Synthesized = request.getfixturevalue(stack)
     role = synth.resources[synth.role_id(spec.name)]["Properties"]
     assert role.get("ManagedPolicyArns", []) == []
     assert role["AssumeRolePolicyDocument"]["Statement"] == [
@@ -170,8 +215,11 @@ def test_role_has_no_managed_policy(synth: Synthesized, spec: FunctionSpec) -> N
     ]
 
 
-@pytest.mark.parametrize("spec", FUNCTIONS, ids=ids)
-def test_permissions_are_implied_by_registry_grants(synth: Synthesized, spec: FunctionSpec) -> None:
+@pytest.mark.parametrize(("stack", "spec"), CASES, ids=CASE_IDS)
+def test_permissions_are_implied_by_registry_grants(
+    request: pytest.FixtureRequest, stack: str, spec: FunctionSpec
+) -> None:
+    synth: Synthesized = request.getfixturevalue(stack)
     allowed = _allowed(synth, spec)
     for action, target in _granted(synth, spec):
         if target == "*":
@@ -181,8 +229,11 @@ def test_permissions_are_implied_by_registry_grants(synth: Synthesized, spec: Fu
         assert action in allowed.get(target, set()), f"{spec.name}: {action} on {target} is not granted"
 
 
-@pytest.mark.parametrize("spec", FUNCTIONS, ids=ids)
-def test_every_registry_grant_is_effective(synth: Synthesized, spec: FunctionSpec) -> None:
+@pytest.mark.parametrize(("stack", "spec"), CASES, ids=CASE_IDS)
+def test_every_registry_grant_is_effective(
+    request: pytest.FixtureRequest, stack: str, spec: FunctionSpec
+) -> None:
+    synth: Synthesized = request.getfixturevalue(stack)
     granted = set(_granted(synth, spec))
     for grant in spec.grants:
         kind = grant.resource.partition(":")[0]

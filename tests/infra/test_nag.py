@@ -35,6 +35,16 @@ def test_synth_passed_the_aws_solutions_checks(report: dict[str, Any]) -> None:
     assert plugin["violations"] == []
 
 
+def test_probe_stack_passes_too(probe: Synthesized) -> None:
+    """Bucket, secret and topic grants, schedules and customer routes raise no finding either."""
+    assert probe.outdir is not None
+    report = json.loads((probe.outdir / "validation-report.json").read_text())
+    assert report["pluginReports"][0]["violations"] == []
+    for suppressed in report["pluginReports"][0]["suppressedViolations"]:
+        assert suppressed["acknowledgedId"] == f"AwsSolutions::{suppressed['ruleName']}"
+        assert len(suppressed["reason"]) >= 60, suppressed
+
+
 def test_every_acknowledgement_is_expected_and_reasoned(synth: Synthesized, report: dict[str, Any]) -> None:
     table = synth.id_of("table")
     expected = EXPECTED_ACKNOWLEDGEMENTS | {f"AwsSolutions-IAM5[Resource::<{table}.Arn>/index/*]"}

@@ -21,6 +21,7 @@ def _model(dotted: str) -> type[settings.BaseSettings]:
 
 @pytest.mark.parametrize("spec", registry.FUNCTIONS, ids=[spec.name for spec in registry.FUNCTIONS])
 def test_environment_satisfies_settings(synth: Synthesized, spec: FunctionSpec) -> None:
+    """Each model is imported from the registry's dotted path and fed the deployed variables."""
     variables = synth.function(spec.name)["Environment"]["Variables"]
     # CloudFormation tokens ({"Ref": ...}, {"Fn::GetAtt": ...}) become strings at deploy time.
     env = {
