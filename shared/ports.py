@@ -48,8 +48,9 @@ class InboundWrite:
     dedup_key: str
     timeline: TimelineEntry
     claimed_identities: list[Identity] = field(default_factory=list)  # made unique to the customer
-    new_customer: Customer | None = None  # exactly one of new_customer / customer_update
-    customer_update: ContactUpdate | None = None
+    new_customer: Customer | None = None  # exactly one of new_customer / customer_update /
+    customer_update: ContactUpdate | None = None  # unchanged_customer_id
+    unchanged_customer_id: str | None = None  # the event concerns this profile but does not change it
     message: Message | None = None
     new_ticket: Ticket | None = None  # at most one of new_ticket / ticket_update
     ticket_update: TicketUpdate | None = None
@@ -60,8 +61,10 @@ class InboundWrite:
     def customer_id(self) -> str:
         if self.new_customer is not None:
             return self.new_customer.id
-        assert self.customer_update is not None
-        return self.customer_update.customer_id
+        if self.customer_update is not None:
+            return self.customer_update.customer_id
+        assert self.unchanged_customer_id is not None
+        return self.unchanged_customer_id
 
     @property
     def ticket_id(self) -> str | None:

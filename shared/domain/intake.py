@@ -133,6 +133,18 @@ def open_ticket(message: InboundMessage, customer_id: str, now: datetime) -> Tic
     )
 
 
+def outbound_on_ticket(ticket: Ticket, sent_at: datetime, now: datetime) -> TicketUpdate:
+    """An outbound message (e.g. a page echo) counted on the ticket without changing its status."""
+    return TicketUpdate(
+        ticket_id=ticket.id,
+        expected_status=ticket.status,
+        status=ticket.status,
+        channel=ticket.last_inbound_channel or ticket.channel,
+        message_at=sent_at,
+        now=now,
+    )
+
+
 def with_message_counted(ticket: Ticket, message: InboundMessage) -> Ticket:
     return ticket.model_copy(
         update={

@@ -37,6 +37,10 @@ class DeliveryStatus(StrEnum):
     def rank(self) -> int:
         return _DELIVERY_RANK[self]
 
+    @classmethod
+    def by_rank(cls, rank: int) -> DeliveryStatus:
+        return next(status for status, value in _DELIVERY_RANK.items() if value == rank)
+
 
 _DELIVERY_RANK = {
     DeliveryStatus.received: 0,

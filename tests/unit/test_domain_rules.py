@@ -104,3 +104,12 @@ def test_contact_form_blank_optional_fields_are_missing_and_honeypot_flags_spam(
 def test_contact_form_needs_a_way_to_answer():
     with pytest.raises(ValidationError, match="email address or a phone number"):
         _form(email=None)
+
+
+def test_a_stored_ticket_keeps_its_request_type():
+    from shared.adapters.dynamodb.items import from_item, to_item
+    from shared.domain.ticket import Ticket, TicketType
+
+    ticket = open_ticket(_message(ticket_type=TicketType.callback), "C1", NOW)
+    item = to_item(ticket, "ticket", {"pk": "TICKET#X", "sk": "#TICKET"})
+    assert from_item(item, Ticket).type is TicketType.callback

@@ -12,15 +12,18 @@ from shared.adapters.dynamodb.schema import key_attributes
 
 M = TypeVar("M", bound=BaseModel)
 
+# The item's kind. Not "type": domain models have fields called type (a ticket's request type).
+ENTITY = "entity"
+
 # Bookkeeping attributes that are not part of any domain model.
-META_ATTRIBUTES = frozenset({*key_attributes(), "type", "version", "expires_at", "delivery_rank"})
+META_ATTRIBUTES = frozenset({*key_attributes(), ENTITY, "version", "expires_at", "delivery_rank"})
 
 
 def to_item(model: BaseModel, kind: str, keys: dict[str, str], version: int | None = None) -> dict[str, Any]:
     """A domain model as an item: JSON-mode dump (Decimal -> str, datetime -> ISO) plus keys."""
     item: dict[str, Any] = model.model_dump(mode="json", exclude_none=True)
     item.update(keys)
-    item["type"] = kind
+    item[ENTITY] = kind
     if version is not None:
         item["version"] = version
     return item

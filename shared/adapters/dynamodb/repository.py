@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from shared.adapters.dynamodb import cursor as cursors
 from shared.adapters.dynamodb import keys
-from shared.adapters.dynamodb.items import from_item, iso_json, to_item, version_of
+from shared.adapters.dynamodb.items import ENTITY, from_item, iso_json, to_item, version_of
 from shared.adapters.dynamodb.schema import DEDUP_TTL_DAYS, LIST_SHARDS, PARTITION_KEY, SORT_KEY
 from shared.domain.common import iso, utcnow
 from shared.domain.customer import Customer
@@ -71,9 +71,9 @@ class DynamoRepository:
         ticket: Ticket | None = None
         messages: list[Message] = []
         for item in response.get("Items", []):
-            if item.get("type") == "ticket":
+            if item.get(ENTITY) == "ticket":
                 ticket = from_item(item, Ticket)
-            elif item.get("type") == "message":
+            elif item.get(ENTITY) == "message":
                 messages.append(from_item(item, Message))
         last = response.get("LastEvaluatedKey")
         next_cursor = cursors.encode({"after": last}) if last else None
@@ -136,7 +136,7 @@ class DynamoRepository:
                     {
                         PARTITION_KEY: keys.identity_pk(identity.kind.value, identity.value),
                         SORT_KEY: keys.IDENT_SK,
-                        "type": "identity",
+                        ENTITY: "identity",
                         "customer_id": write.customer_id,
                         "kind": identity.kind.value,
                         "claimed_at": iso(now),
@@ -174,7 +174,7 @@ class DynamoRepository:
                         {
                             PARTITION_KEY: keys.provider_message_pk(provider_id),
                             SORT_KEY: keys.PROVIDER_SK,
-                            "type": "provider_message",
+                            ENTITY: "provider_message",
                             "ticket_id": ticket_id,
                             "message_sk": message_sk,
                             "customer_id": write.customer_id,
@@ -189,7 +189,7 @@ class DynamoRepository:
                         {
                             PARTITION_KEY: keys.email_message_pk(message_id),
                             SORT_KEY: keys.EMAIL_SK,
-                            "type": "email_message_id",
+                            ENTITY: "email_message_id",
                             "ticket_id": ticket_id,
                         }
                     )
@@ -203,7 +203,7 @@ class DynamoRepository:
         item: dict[str, Any] = {
             PARTITION_KEY: keys.dedup_pk(dedup_key),
             SORT_KEY: keys.DEDUP_SK,
-            "type": "dedup",
+            ENTITY: "dedup",
             "expires_at": expires,
         }
         if write is not None and write.message is not None:
