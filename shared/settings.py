@@ -33,6 +33,10 @@ class ChannelWebhookSettings(BaseSettings):
 
 class ProcessorSettings(BaseSettings):
     table_name: str = Field(alias="TABLE_NAME", min_length=1)
+    attachments_bucket: str = Field(alias="ATTACHMENTS_BUCKET", min_length=1)
+    # Only SES notifications from this topic and receipt rule are accepted as email.
+    inbound_email_topic_arn: str = Field(alias="INBOUND_EMAIL_TOPIC_ARN", min_length=1)
+    email_receipt_rule: str = Field(alias="EMAIL_RECEIPT_RULE", min_length=1)
 
 
 class ApiSettings(BaseSettings):
