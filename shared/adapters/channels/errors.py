@@ -1,5 +1,8 @@
 """The one error every channel parser raises, and the typed accessors that raise it.
 
+Standard library only: the webhooks import the verifiers (which re-export this error) on a
+cold start and must not pay for pydantic or phonenumbers.
+
 Provider payloads are untrusted JSON or form data. A missing field must surface as a clear
 ``ChannelPayloadError`` naming the field (never a ``KeyError`` from deep inside a parser, and
 never the payload's content: messages carry personal data and must not reach the logs).
@@ -8,13 +11,12 @@ The processor can then send the delivery to the dead-letter queue with a useful 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
-
-from shared.domain.identity import IdentityKind, InvalidIdentifier, normalize
-from shared.domain.inbound import IdentityClaim
 
 JsonObject = Mapping[str, Any]
 
@@ -23,16 +25,40 @@ class ChannelPayloadError(ValueError):
     """A delivery that cannot be understood. Deterministic: retrying it will not help."""
 
 
+def envelope_text(payload: Mapping[str, Any], channel: str) -> str:
+    """The raw body the webhook verified, as text.
+
+    The webhook enqueues ``{"body": <text>, "body_encoding": "utf-8"|"base64", ...}``: bodies
+    that are not UTF-8 travel base64-encoded and are decoded back here.
+    """
+    body = payload.get("body")
+    if isinstance(body, bytes | bytearray):
+        body = bytes(body)
+    elif not isinstance(body, str):
+        raise ChannelPayloadError(f"{channel}: the envelope has no body")
+    elif payload.get("body_encoding") == "base64":
+        try:
+            body = base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ChannelPayloadError(f"{channel}: the body is not valid base64") from exc
+    if isinstance(body, bytes):
+        try:
+            return body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ChannelPayloadError(f"{channel}: the body is not UTF-8") from exc
+    return body
+
+
 def envelope_json(payload: Mapping[str, Any], channel: str) -> JsonObject:
     """The provider JSON from an envelope payload ``{"body": <raw text>, ...}``.
 
-    The webhook verified the signature over the raw body and enqueued that text unchanged;
-    parsing happens here. A payload without ``body`` is taken as the provider JSON itself
-    (events that reach the queue without an HTTP hop, e.g. EventBridge).
+    The webhook verified the signature over the raw body and enqueued it unchanged; parsing
+    happens here. A payload without ``body`` is taken as the provider JSON itself (events that
+    reach the queue without an HTTP hop, e.g. EventBridge).
     """
     if "body" not in payload:
         return payload
-    return load_json_object(payload["body"], channel)
+    return load_json_object(envelope_text(payload, channel), channel)
 
 
 def load_json_object(body: Any, channel: str) -> JsonObject:
@@ -140,29 +166,3 @@ def from_iso(value: Any, where: str) -> datetime:
     except ValueError as exc:
         raise ChannelPayloadError(f"{where} is not an ISO 8601 timestamp") from exc
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def claim(kind: IdentityKind, raw: str | None) -> IdentityClaim | None:
-    """A normalised identity claim, or None when the value is absent or not a valid identifier.
-
-    Invalid values are dropped rather than raised: one odd identifier (a short code, an
-    anonymous caller) must not stop the rest of the delivery from being recorded.
-    """
-    if raw is None or not raw.strip():
-        return None
-    try:
-        return IdentityClaim(kind=kind, value=normalize(kind, raw))
-    except InvalidIdentifier:
-        return None
-
-
-def unique_claims(*claims: IdentityClaim | None) -> list[IdentityClaim]:
-    """Claims in the given order (lookup order), without Nones or repeats."""
-    seen: set[tuple[str, str]] = set()
-    result: list[IdentityClaim] = []
-    for item in claims:
-        if item is None or (item.kind.value, item.value) in seen:
-            continue
-        seen.add((item.kind.value, item.value))
-        result.append(item)
-    return result

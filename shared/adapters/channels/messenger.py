@@ -12,11 +12,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from shared.adapters.channels.claims import claim
 from shared.adapters.channels.errors import (
     ChannelPayloadError,
     JsonObject,
     as_obj,
-    claim,
     envelope_json,
     from_unix_millis,
     opt_list,

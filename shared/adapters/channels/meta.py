@@ -1,7 +1,8 @@
-"""Meta webhooks (WhatsApp Cloud API, Messenger, Instagram): signature, handshake, dispatch.
+"""Meta webhooks (WhatsApp Cloud API, Messenger, Instagram): signature and subscription handshake.
 
-One Meta app serves the three products with one App Secret and one verify token, so the
-webhook can share this module; ``parse`` routes a body to the right parser on its ``object``.
+One Meta app serves the three products with one App Secret and one verify token. Standard
+library only at import time: the webhook imports this on a cold start. The parsers live in
+``whatsapp`` and ``messenger``; ``parse`` routes a body to them on its ``object``.
 """
 
 from __future__ import annotations
@@ -10,11 +11,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from shared.adapters.channels import messenger, whatsapp
 from shared.adapters.channels.errors import ChannelPayloadError, envelope_json, opt_str
 from shared.adapters.channels.signatures import constant_time_equals, hmac_sha256_hex
-from shared.domain.inbound import InboundEnvelope, InboundEvent
+
+if TYPE_CHECKING:
+    from shared.domain.inbound import InboundEnvelope, InboundEvent
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 _PREFIX = "sha256="
@@ -43,6 +46,14 @@ class HandshakeOutcome(StrEnum):
     bad_request = "bad_request"  # 400: not a subscription handshake
 
 
+_REASONS = {
+    HandshakeOutcome.accepted: "subscribed",
+    HandshakeOutcome.forbidden: "the verify token does not match",
+    HandshakeOutcome.bad_request: "expected hub.mode=subscribe, hub.verify_token and hub.challenge",
+}
+_STATUS = {HandshakeOutcome.accepted: 200, HandshakeOutcome.forbidden: 403, HandshakeOutcome.bad_request: 400}
+
+
 @dataclass(frozen=True, slots=True)
 class HandshakeResult:
     """What the GET handler answers; ``body`` goes back as ``text/plain``, byte for byte."""
@@ -52,22 +63,24 @@ class HandshakeResult:
 
     @property
     def status_code(self) -> int:
-        return {
-            HandshakeOutcome.accepted: 200,
-            HandshakeOutcome.forbidden: 403,
-            HandshakeOutcome.bad_request: 400,
-        }[self.outcome]
+        return _STATUS[self.outcome]
 
     @property
     def body(self) -> str:
+        """The challenge on success, else an empty body."""
         return self.challenge or ""
+
+    @property
+    def reason(self) -> str:
+        """A short explanation for the error response (never echoes what the caller sent)."""
+        return _REASONS[self.outcome]
 
 
 def verify_handshake(params: Mapping[str, str], verify_token: str) -> HandshakeResult:
     """The subscription GET: ``hub.mode=subscribe&hub.challenge=<n>&hub.verify_token=<ours>``.
 
     Matching token: echo the raw challenge. Wrong token (or none configured): forbidden.
-    Missing parameters or another mode: bad request.
+    Missing parameters, another mode or a challenge that is not a plain token: bad request.
     """
     mode = params.get("hub.mode")
     token = params.get("hub.verify_token")
@@ -80,7 +93,15 @@ def verify_handshake(params: Mapping[str, str], verify_token: str) -> HandshakeR
 
 
 def parse(envelope: InboundEnvelope, fallback_dedup: str) -> list[InboundEvent]:
-    """Any Meta body: ``whatsapp_business_account`` -> WhatsApp, ``page``/``instagram`` -> Messenger."""
+    """Any Meta body: ``whatsapp_business_account`` -> WhatsApp, ``page``/``instagram`` -> Messenger.
+
+    Routing on the body's ``object`` (not the webhook path) means one queue and one parser
+    entry serve the three products. ``fallback_dedup`` is unused: every Meta event has an id.
+    """
+    # Imported here, not at the top: the parsers need pydantic and phonenumbers, which the
+    # webhook (that imports this module for the signature check) must not load on a cold start.
+    from shared.adapters.channels import messenger, whatsapp  # noqa: PLC0415
+
     body = envelope_json(envelope.payload, "meta")
     kind = opt_str(body, "object", "meta")
     if kind == whatsapp.OBJECT:

@@ -1,23 +1,25 @@
 """Twilio webhooks (SMS, WhatsApp via Twilio, status and voice callbacks): signature and parsers.
 
-The signature follows twilio-python's ``RequestValidator`` exactly, because Twilio signs
-what it requested, not what we received: the full URL (query string included) plus every POST
-parameter name+value, names sorted and a repeated name's values sorted. Twilio is inconsistent
-about the default port, so the URL is tried with and without ``:443``/``:80``.
+The signature check (twilio-python's ``RequestValidator`` algorithm) lives in ``signatures``
+so a webhook can import it without the domain; it is re-exported here under the same names.
 Nothing Twilio signs carries a time: dedup keys are built from the SIDs plus the status.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from urllib.parse import parse_qs, urlsplit, urlunsplit
 
-from shared.adapters.channels.errors import ChannelPayloadError, claim, unique_claims
-from shared.adapters.channels.signatures import constant_time_equals, hmac_sha1_base64
+from shared.adapters.channels.claims import claim, unique_claims
+from shared.adapters.channels.errors import ChannelPayloadError
+from shared.adapters.channels.signatures import (
+    TwilioParams,
+    compute_twilio_signature,
+    parse_form,
+    verify_twilio_signature,
+)
 from shared.domain.common import Channel
 from shared.domain.identity import IdentityKind
 from shared.domain.inbound import (
@@ -30,8 +32,21 @@ from shared.domain.inbound import (
 )
 from shared.domain.message import Attachment, DeliveryStatus
 
+__all__ = [
+    "SIGNATURE_HEADER",
+    "TwilioParams",
+    "compute_twilio_signature",
+    "envelope_params",
+    "parse",
+    "parse_call_status",
+    "parse_form",
+    "parse_inbound_message",
+    "parse_message_status",
+    "parse_params",
+    "verify_twilio_signature",
+]
+
 SIGNATURE_HEADER = "X-Twilio-Signature"
-Params = Mapping[str, str | Sequence[str]] | Sequence[tuple[str, str]]
 
 # Twilio's message statuses -> Guichet's. Everything before delivery means "Twilio has it".
 _MESSAGE_STATUSES = {
@@ -49,86 +64,6 @@ _MESSAGE_STATUSES = {
 }
 _INBOUND_STATUSES = ("received", "receiving")
 _MEDIA_TYPES = ("image", "video", "audio", "document", "sticker")
-
-
-# --- signature ------------------------------------------------------------------------------
-
-
-def parse_form(body: str) -> dict[str, list[str]]:
-    """A form body as Twilio signed it: blank values kept (``ToState=`` is part of the signature)."""
-    return parse_qs(body, keep_blank_values=True)
-
-
-def _as_lists(params: Params) -> dict[str, list[str]]:
-    lists: dict[str, list[str]] = {}
-    if isinstance(params, Mapping):
-        for name, value in params.items():
-            lists.setdefault(name, []).extend([value] if isinstance(value, str) else list(value))
-    else:
-        for name, value in params:
-            lists.setdefault(name, []).append(value)
-    return lists
-
-
-def compute_twilio_signature(url: str, params: Params, auth_token: str) -> str:
-    """base64(HMAC-SHA1(auth token, url + name+value for each param, names then values sorted))."""
-    lists = _as_lists(params)
-    signed = url + "".join(name + value for name in sorted(lists) for value in sorted(lists[name]))
-    return hmac_sha1_base64(auth_token, signed.encode("utf-8"))
-
-
-def _url_variants(url: str) -> list[str]:
-    """The URL as given, with the default port, and without any port (twilio-python's set)."""
-    parts = urlsplit(url)
-    try:
-        port = parts.port
-    except ValueError:
-        return [url]
-    userinfo, _, hostport = parts.netloc.rpartition("@")
-    prefix = f"{userinfo}@" if userinfo else ""
-    host = hostport[: hostport.index("]") + 1] if hostport.startswith("[") else hostport.split(":")[0]
-    if port is None:
-        default = 443 if parts.scheme == "https" else 80
-        with_port = urlunsplit(parts._replace(netloc=f"{prefix}{hostport}:{default}"))
-        without_port = urlunsplit(parts)
-    else:
-        with_port = urlunsplit(parts)
-        without_port = urlunsplit(parts._replace(netloc=f"{prefix}{host}"))
-    return list(dict.fromkeys([url, without_port, with_port]))
-
-
-def verify_twilio_signature(
-    url: str,
-    params: Params,
-    header: str | None,
-    auth_token: str,
-    *,
-    raw_body: bytes | str | None = None,
-) -> bool:
-    """``X-Twilio-Signature`` as twilio-python's ``RequestValidator.validate`` checks it.
-
-    ``url`` is the public URL exactly as configured in Twilio (behind API Gateway: rebuild it
-    with the stage path and the raw query string). ``params`` are the decoded POST parameters
-    (a dict of str or of lists, or parse_qsl pairs); for GET callbacks pass ``{}``.
-    JSON-body callbacks carry ``bodySHA256=<hex sha256(body)>`` in the URL and sign no
-    parameters: pass the body as ``raw_body`` and it is checked against that hash.
-    """
-    if not auth_token or not header:
-        return False
-    signature = header.strip()
-    query = parse_qs(urlsplit(url).query, keep_blank_values=True)
-    if "bodySHA256" in query:
-        if raw_body is None:
-            return False
-        body = raw_body.encode("utf-8") if isinstance(raw_body, str) else raw_body
-        if not constant_time_equals(hashlib.sha256(body).hexdigest(), query["bodySHA256"][0].lower()):
-            return False
-        params = {}
-    matches = [
-        constant_time_equals(compute_twilio_signature(candidate, params, auth_token), signature)
-        for candidate in _url_variants(url)
-    ]
-    return any(matches)
 
 
 # --- parsers --------------------------------------------------------------------------------

@@ -12,11 +12,11 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from shared.adapters.channels.claims import claim, unique_claims
 from shared.adapters.channels.errors import (
     ChannelPayloadError,
     JsonObject,
     as_obj,
-    claim,
     envelope_json,
     from_unix_seconds,
     opt_list,
@@ -24,7 +24,6 @@ from shared.adapters.channels.errors import (
     opt_str,
     req_list,
     req_str,
-    unique_claims,
 )
 from shared.domain.common import Channel
 from shared.domain.identity import IdentityKind
