@@ -7,15 +7,21 @@
 * ``GET  /local/queues`` -> approximate message counts of each queue and its DLQ.
 * ``ANY  /local/providers/<provider>/<path...>`` -> the fake provider APIs (see outbox.py).
 * ``GET  /local/stack`` -> the local names/ids of the declared resources (for the AWS CLI).
+* ``POST /local/email/inbound[?from=&to=a,b]`` (raw MIME body) -> SES receiving: the mail lands in
+  S3 and its notification goes through the rule's topic to the inbound queue (inbound_email.py).
+* ``POST /local/events`` (``{"source", "detail-type", "detail"}`` or a list) -> EventBridge
+  ``PutEvents`` on the default bus, so declared rules route them (e.g. Amazon Connect events).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from typing import Any
 from urllib.parse import parse_qs
 
+from infra.local import inbound_email
 from infra.local.gateway import HttpResponse, Request, json_response, message_response
 from infra.local.outbox import Outbox, fake_provider_call
 from infra.local.resources import LocalResources
@@ -35,6 +41,7 @@ class LocalApi:
         cognito: Any,
         sqs: Any,
         moto_endpoint: str,
+        client: Any = None,
     ):
         self._resources = resources
         self._outbox = outbox
@@ -42,6 +49,7 @@ class LocalApi:
         self._cognito = cognito
         self._sqs = sqs
         self._moto_endpoint = moto_endpoint
+        self._client = client  # service name -> boto3 client on moto
 
     def __call__(self, request: Request) -> HttpResponse:
         path, method = request.raw_path, request.method
@@ -60,6 +68,9 @@ class LocalApi:
         m = _FIRE.match(path)
         if m:
             return self._fire(m.group(1)) if method == "POST" else self._not_allowed("POST")
+        posts = {"/local/email/inbound": self._inbound_email, "/local/events": self._events}
+        if path in posts:
+            return posts[path](request) if method == "POST" else self._not_allowed("POST")
         routes = {
             "/local/token": self._token,
             "/local/outbox": self._outbox_items,
@@ -135,6 +146,46 @@ class LocalApi:
                     "delayed": int(attrs.get(names[2], 0)),
                 }
         return json_response(200, counts)
+
+    def _inbound_email(self, request: Request) -> HttpResponse:
+        receipt = self._resources.email_receipt
+        if receipt is None:
+            return message_response(404, "No email receipt rule is declared (registry.EMAIL_RECEIPT)")
+        if not request.body:
+            return message_response(400, "Post the raw MIME message as the body")
+        query = parse_qs(request.raw_query)
+        recipients = [a.strip() for v in query.get("to", []) for a in v.split(",") if a.strip()]
+        result = inbound_email.receive(
+            request.body,
+            receipt=receipt,
+            s3=self._client("s3"),
+            sns=self._client("sns"),
+            envelope_from=(query.get("from") or [None])[0],
+            recipients=recipients,
+        )
+        return json_response(202, result)
+
+    def _events(self, request: Request) -> HttpResponse:
+        try:
+            payload = json.loads(request.body or b"null")
+        except ValueError:
+            return message_response(400, "The body must be JSON")
+        events = payload if isinstance(payload, list) else [payload]
+        if not events or not all(
+            isinstance(e, dict) and e.get("source") and e.get("detail-type") for e in events
+        ):
+            return message_response(400, 'Each event needs "source" and "detail-type" (and a "detail")')
+        entries = [
+            {
+                "Source": e["source"],
+                "DetailType": e["detail-type"],
+                "Detail": json.dumps(e.get("detail") or {}),
+                **({"Resources": e["resources"]} if e.get("resources") else {}),
+            }
+            for e in events
+        ]
+        result = self._client("events").put_events(Entries=entries)
+        return json_response(200, {"failed": result["FailedEntryCount"], "entries": result["Entries"]})
 
     def _stack(self, request: Request) -> HttpResponse:
         info = dataclasses.asdict(self._resources)

@@ -67,12 +67,24 @@ class PoolInfo:
     users: tuple[DemoUser, ...] = ()
 
 
+@dataclass(frozen=True)
+class EmailReceipt:
+    """The active SES receipt rule: raw mail to ``bucket/prefix<messageId>``, then ``topic_arn``."""
+
+    rule_set: str
+    rule_name: str
+    bucket: str
+    prefix: str
+    topic_arn: str
+
+
 @dataclass
 class LocalResources:
     """Local names/ARNs of everything declared, and the ``Ref`` resolver built on them."""
 
     region: str
     account_id: str
+    api_url: str = ""  # the gateway's public base URL (what Ref("api", "url") means)
     table_name: str = ""
     table_arn: str = ""
     queues: dict[str, QueueInfo] = field(default_factory=dict)
@@ -82,6 +94,8 @@ class LocalResources:
     user_pools: dict[str, PoolInfo] = field(default_factory=dict)
     functions: dict[str, str] = field(default_factory=dict)  # name -> arn
     state_machines: dict[str, str] = field(default_factory=dict)  # name -> arn
+    event_rules: dict[str, str] = field(default_factory=dict)  # name -> arn
+    email_receipt: EmailReceipt | None = None
     sender_identities: tuple[str, ...] = ()
 
     def function_arn(self, name: str) -> str:
@@ -92,6 +106,8 @@ class LocalResources:
         kind, _, name = ref.resource.partition(":")
         attr = ref.attribute
         try:
+            if kind == "api":
+                return {"url": self.api_url}[attr]
             if kind == "table":
                 return {"name": self.table_name, "arn": self.table_arn}[attr]
             if kind == "queue":
@@ -220,10 +236,12 @@ def sender_addresses(environ: Mapping[str, str]) -> list[str]:
 class Provisioner:
     """Create every declared resource on the moto server through boto3."""
 
-    def __init__(self, session: Any, region: str, account_id: str, environ: Mapping[str, str]):
+    def __init__(
+        self, session: Any, region: str, account_id: str, environ: Mapping[str, str], *, api_url: str = ""
+    ):
         self._session = session
         self._environ = environ
-        self.resources = LocalResources(region=region, account_id=account_id)
+        self.resources = LocalResources(region=region, account_id=account_id, api_url=api_url)
 
     def _client(self, service: str) -> Any:
         return self._session.client(service)
@@ -234,6 +252,9 @@ class Provisioner:
         self.buckets()
         self.secrets()
         self.topics()
+        self.subscriptions()
+        self.event_rules()
+        self.email_receipt()
         self.user_pools()
         self.functions()
         self.state_machines(statemachine_dir)
@@ -302,6 +323,68 @@ class Provisioner:
         for spec in registry.TOPICS:
             arn = sns.create_topic(Name=f"{PREFIX}-{spec.name}")["TopicArn"]
             self.resources.topics[spec.name] = arn
+
+    # The next three read declarations that are being added to the registry; getattr keeps the
+    # local stack working on either side of that change.
+    def subscriptions(self) -> None:
+        """SNS -> SQS, raw delivery off: the consumer receives the SNS envelope, as in AWS."""
+        sns = self._client("sns")
+        for spec in registry.TOPICS:
+            queue = getattr(spec, "subscribe_queue", None)
+            if queue:
+                sns.subscribe(
+                    TopicArn=self.resources.topics[spec.name],
+                    Protocol="sqs",
+                    Endpoint=self.resources.queues[queue].arn,
+                )
+
+    def event_rules(self) -> None:
+        """EventBridge rules on the default bus with their queue targets (moto delivers to SQS)."""
+        events = self._client("events")
+        for spec in getattr(registry, "EVENT_RULES", ()):
+            pattern = {"source": [spec.source], "detail-type": [spec.detail_type]}
+            arn = events.put_rule(
+                Name=spec.name,
+                EventPattern=json.dumps(pattern),
+                State="ENABLED",
+                Description=spec.description,
+            )["RuleArn"]
+            events.put_targets(
+                Rule=spec.name,
+                Targets=[{"Id": spec.target_queue, "Arn": self.resources.queues[spec.target_queue].arn}],
+            )
+            self.resources.event_rules[spec.name] = arn
+
+    def email_receipt(self) -> None:
+        """The SES receipt rule (S3 action + topic). moto stores it but receives no mail:
+        ``POST /local/email/inbound`` plays SES's part (see inbound_email.py)."""
+        spec = getattr(registry, "EMAIL_RECEIPT", None)
+        if spec is None:
+            return
+        ses = self._client("ses")
+        rule_set = f"{PREFIX}-local"
+        bucket = self.resources.buckets[spec.bucket]
+        topic_arn = self.resources.topics[spec.topic]
+        ses.create_receipt_rule_set(RuleSetName=rule_set)
+        ses.create_receipt_rule(
+            RuleSetName=rule_set,
+            Rule={
+                "Name": spec.rule_name,
+                "Enabled": True,
+                "ScanEnabled": True,
+                "Actions": [
+                    {
+                        "S3Action": {
+                            "BucketName": bucket,
+                            "ObjectKeyPrefix": spec.prefix,
+                            "TopicArn": topic_arn,
+                        }
+                    }
+                ],
+            },
+        )
+        ses.set_active_receipt_rule_set(RuleSetName=rule_set)
+        self.resources.email_receipt = EmailReceipt(rule_set, spec.rule_name, bucket, spec.prefix, topic_arn)
 
     def user_pools(self) -> None:
         idp = self._client("cognito-idp")

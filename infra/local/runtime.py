@@ -13,6 +13,7 @@ Order matters and is why this module exists:
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import threading
@@ -88,7 +89,7 @@ class LocalStack:
 
         default_user_config["lambda"] = {"use_docker": False}
         default_user_config["stepfunctions"] = {"execute_state_machine": True}
-        account_id = os.environ.get("MOTO_ACCOUNT_ID", "123456789012")
+        account_id = self.environ.get("MOTO_ACCOUNT_ID", "123456789012")
         dispatcher = Dispatcher(registry.FUNCTIONS, region=region, account_id=account_id)
         self._cleanups.append(dispatcher.install())
 
@@ -106,7 +107,9 @@ class LocalStack:
         self.environ["AWS_ENDPOINT_URL"] = endpoint
 
         session = boto3.session.Session(region_name=region)
-        provisioner = res.Provisioner(session, region, account_id, dict(self.environ))
+        provisioner = res.Provisioner(
+            session, region, account_id, dict(self.environ), api_url=public_base_url or self.base_url
+        )
         machines = self.environ.get("LOCAL_STATEMACHINE_DIR")  # tests point it at their own ASL
         resources = provisioner.provision(Path(machines) if machines else res.STATEMACHINE_DIR)
         self.resources = resources
@@ -116,6 +119,7 @@ class LocalStack:
         overrides = outbox_module.provider_base_url_overrides(function_env, providers_url)
         function_env.update(overrides)
         self.environ.update(function_env)
+        self._check_settings(resources, overrides)
         self.environ["PUBLIC_BASE_URL"] = public_base_url or self.base_url
         self.environ.setdefault("LOCAL_PROVIDERS_BASE_URL", providers_url)
         self.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
@@ -154,6 +158,8 @@ class LocalStack:
             cognito=session.client("cognito-idp"),
             sqs=session.client("sqs"),
             moto_endpoint=endpoint,
+            # Built here, once: creating boto3 clients from one session is not thread-safe.
+            client={name: session.client(name) for name in ("s3", "sns", "events")}.__getitem__,
         )
         gateway = Gateway(
             RouteTable(registry.all_routes()),
@@ -182,6 +188,21 @@ class LocalStack:
             thread.start()
         self._cleanups.append(lambda: self._join(threads))
         self._announce(resources, endpoint, threads, overrides)
+
+    @staticmethod
+    def _check_settings(resources: res.LocalResources, overrides: dict[str, str]) -> None:
+        """Warn (not fail: someone may be mid-change) when a function's settings model would reject
+        its *own* environment (the union set locally could hide a missing variable); in AWS that
+        function would fail at its first invocation."""
+        for spec in registry.FUNCTIONS:
+            env = {**res.function_environment(spec, resources), **overrides}
+            module_name, _, class_name = spec.settings.rpartition(".")
+            try:
+                model = getattr(importlib.import_module(module_name), class_name)
+                model.model_validate(env)
+            except Exception as exc:
+                first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                log(f"WARNING {spec.name}: environment does not satisfy {spec.settings}: {first}")
 
     def _join(self, threads: list[threading.Thread]) -> None:
         self._stopping.set()

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from infra import registry
 from infra.local.authorizer import JwtAuthorizer, Unauthorized, check_claims, extract_token, render_claims
 from infra.local.dispatcher import Dispatcher, function_name_from
+from infra.local.inbound_email import received_notification, ses_message_id
 from infra.local.outbox import (
     StampedDict,
     StampedList,
@@ -28,6 +29,7 @@ from infra.local.outbox import (
 )
 from infra.local.poller import QueuePoller, failed_ids, sqs_event
 from infra.local.resources import (
+    EmailReceipt,
     LocalResources,
     LocalStackError,
     QueueInfo,
@@ -475,14 +477,27 @@ def test_refs_resolve_to_local_values() -> None:
 def test_every_declared_function_environment_resolves() -> None:
     """Each Ref the registry uses has a local resolution (fails here before `make dev` does)."""
     res = _resources()
+    res.api_url = "http://127.0.0.1:3000"
+    for q in registry.QUEUES:
+        res.queues[q.name] = QueueInfo(q.name, f"http://q/{q.name}", f"arn:{q.name}", "d", "du", "da")
+    for b in registry.BUCKETS:
+        res.buckets[b.name] = f"guichet-{b.name}"
+    for sec in registry.SECRETS:
+        res.secrets[sec.name] = {"name": f"guichet/{sec.name}", "arn": f"arn:secret:{sec.name}"}
+    for t in registry.TOPICS:
+        res.topics[t.name] = f"arn:aws:sns:eu-west-3:1:guichet-{t.name}"
+    for f in registry.FUNCTIONS:
+        res.functions[f.name] = f"arn:aws:lambda:eu-west-3:1:function:{f.name}"
     kinds = {
         v.resource.split(":")[0] for f in registry.FUNCTIONS for v in f.env.values() if isinstance(v, Ref)
     }
-    if kinds - {"table", "queue", "topic", "function"}:
+    if kinds & {"userpool", "statemachine"}:
         pytest.skip(f"needs a provisioned stack for {kinds}: covered by the e2e startup")
+    merged = merged_environment(registry.FUNCTIONS, res)
     for spec in registry.FUNCTIONS:
         env = function_environment(spec, res)
         assert set(registry.COMMON_ENV) <= set(env)
+        assert all(merged[name] == value for name, value in env.items())
 
 
 def test_conflicting_environments_fail_startup() -> None:
@@ -566,3 +581,60 @@ def test_provider_base_urls_are_rewritten_to_the_fakes() -> None:
         "TWILIO_API_BASE_URL": "http://127.0.0.1:3000/local/providers/twilio",
         "META_GRAPH_URL": "http://127.0.0.1:3000/local/providers/meta/v21.0",
     }
+
+
+# ------------------------------------------------------------------ inbound email
+RAW_MAIL = (
+    b"Return-Path: <bounce@example.org>\r\n"
+    b"From: Marie Dupont <marie@example.org>\r\n"
+    b"To: support+t1@guichet.local, Other <other@guichet.local>\r\n"
+    b"Cc: cc@example.org\r\n"
+    b"Subject: Re: [#K7M3Q9XA] Colis\r\n"
+    b"Date: Tue, 25 Nov 2026 10:00:00 +0100\r\n"
+    b"Message-ID: <m1@example.org>\r\n"
+    b"In-Reply-To: <t1.0@guichet.local>\r\n"
+    b"\r\n"
+    b"Bonjour\r\n"
+)
+RECEIPT = EmailReceipt(
+    "rs", "rule", "bucket", "inbound-mail/", "arn:aws:sns:eu-west-3:1:guichet-inbound-email"
+)
+
+
+def test_received_notification_shape() -> None:
+    note = received_notification(RAW_MAIL, message_id="abc", receipt=RECEIPT, now=_at("2026-11-25T09:00:00"))
+    assert note["notificationType"] == "Received"
+    mail = note["mail"]
+    assert mail["timestamp"] == "2026-11-25T09:00:00.000Z"
+    assert mail["source"] == "bounce@example.org"
+    assert mail["destination"] == ["support+t1@guichet.local", "other@guichet.local", "cc@example.org"]
+    assert {"name": "In-Reply-To", "value": "<t1.0@guichet.local>"} in mail["headers"]
+    assert mail["commonHeaders"] == {
+        "returnPath": "bounce@example.org",
+        "from": ["Marie Dupont <marie@example.org>"],
+        "date": "Tue, 25 Nov 2026 10:00:00 +0100",
+        "to": ["support+t1@guichet.local, Other <other@guichet.local>"],
+        "cc": ["cc@example.org"],
+        "messageId": "<m1@example.org>",
+        "subject": "Re: [#K7M3Q9XA] Colis",
+    }
+    assert note["receipt"]["action"]["objectKey"] == "inbound-mail/abc"
+    assert note["receipt"]["spamVerdict"] == {"status": "PASS"}
+    assert "content" not in note
+
+
+def test_envelope_overrides_headers() -> None:
+    note = received_notification(
+        RAW_MAIL,
+        message_id="abc",
+        receipt=RECEIPT,
+        envelope_from="srs@relay.example",
+        recipients=["x@guichet.local"],
+    )
+    assert note["mail"]["source"] == "srs@relay.example"
+    assert note["mail"]["destination"] == note["receipt"]["recipients"] == ["x@guichet.local"]
+
+
+def test_ses_message_ids() -> None:
+    first, second = ses_message_id(), ses_message_id()
+    assert len(first) == 40 and first.isalnum() and first.islower() and first != second
