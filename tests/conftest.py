@@ -57,12 +57,33 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
                 "VisibilityTimeout": "0",
             },
         )["QueueUrl"]
-        monkeypatch.setenv("TABLE_NAME", "guichet-test")
-        monkeypatch.setenv("INBOUND_QUEUE_URL", queue_url)
+        boto3.client("s3").create_bucket(
+            Bucket="guichet-attachments", CreateBucketConfiguration={"LocationConstraint": "eu-west-3"}
+        )
+        topic_arn = boto3.client("sns").create_topic(Name="guichet-inbound-email")["TopicArn"]
+        secrets = next(spec for spec in registry.SECRETS if spec.name == "webhooks")
+        secret_arn = boto3.client("secretsmanager").create_secret(
+            Name="guichet/webhooks",
+            SecretString=json.dumps({key: default for key, (_, default) in secrets.keys.items()}),
+        )["ARN"]
+        env = {
+            "TABLE_NAME": "guichet-test",
+            "INBOUND_QUEUE_URL": queue_url,
+            "ATTACHMENTS_BUCKET": "guichet-attachments",
+            "INBOUND_EMAIL_TOPIC_ARN": topic_arn,
+            "EMAIL_RECEIPT_RULE": registry.EMAIL_RECEIPT.rule_name,
+            "WEBHOOK_SECRETS_ARN": secret_arn,
+            # The published Twilio samples are signed for this host.
+            "PUBLIC_BASE_URL": "https://api.example.com",
+        }
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
         for module in (
             "functions.form_webhook.handler",
             "functions.inbound_processor.handler",
             "functions.agent_api.handler",
+            "functions.meta_webhook.handler",
+            "functions.twilio_webhook.handler",
         ):
             mod = __import__(module, fromlist=["handler"])
             for attribute in ("_wired", "_repo"):
@@ -73,6 +94,8 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
             "sqs": sqs,
             "queue_url": queue_url,
             "dlq_url": dlq_url,
+            "topic_arn": topic_arn,
+            "bucket": "guichet-attachments",
         }
 
 

@@ -16,8 +16,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from shared.adapters.clock import SystemClock
 from shared.adapters.dynamodb.repository import DynamoRepository
-from shared.domain.inbound import InboundEnvelope
-from shared.services.inbound_router import process_envelope
+from shared.services.inbound_router import decode_record, process_envelope
 from shared.settings import ProcessorSettings, load
 
 logger = Logger()
@@ -37,7 +36,7 @@ def _wire() -> tuple[DynamoRepository, SystemClock]:
 
 def record_handler(record: SQSRecord) -> None:
     repo, clock = _wire()
-    envelope = InboundEnvelope.model_validate_json(record.body)
+    envelope = decode_record(record.body, clock)
     results = process_envelope(repo, clock, envelope, record.message_id)
     for result in results:
         if result.duplicate:

@@ -1,32 +1,98 @@
-"""Turn one queued envelope into domain messages and record each (the processor's use case)."""
+"""Turn one queued record into domain events and record each (the processor's use case).
+
+The inbound queue carries three shapes: our webhooks' ``InboundEnvelope``; SNS notifications
+(SES inbound email, through the topic's SQS subscription); EventBridge events (Amazon Connect).
+"""
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
-from shared.adapters.channels import web_form
+from shared.adapters.channels import meta, twilio, web_form
+from shared.adapters.channels.errors import ChannelPayloadError
 from shared.domain.common import Channel
-from shared.domain.inbound import InboundEnvelope, InboundMessage
+from shared.domain.inbound import InboundEnvelope, InboundEvent
 from shared.ports import Clock, Repository
-from shared.services.ingest import IngestResult, record_message
+from shared.services.channel_events import record_event
+from shared.services.ingest import IngestResult
 
-Parser = Callable[[InboundEnvelope, str], list[InboundMessage]]
+Parser = Callable[[InboundEnvelope, str], list[InboundEvent]]
+
+
+def _web_form(envelope: InboundEnvelope, fallback: str) -> list[InboundEvent]:
+    return list(web_form.to_inbound_messages(envelope, fallback))
+
 
 PARSERS: dict[Channel, Parser] = {
-    Channel.web_form: web_form.to_inbound_messages,
+    Channel.web_form: _web_form,
+    Channel.whatsapp: meta.parse,
+    Channel.messenger: meta.parse,
+    Channel.instagram: meta.parse,
+    Channel.sms: twilio.parse,
+    Channel.phone: twilio.parse,
 }
 
 
-class UnsupportedChannel(ValueError):
+class UnsupportedRecord(ChannelPayloadError):
     pass
 
 
-def process_envelope(
-    repo: Repository, clock: Clock, envelope: InboundEnvelope, queue_message_id: str
-) -> list[IngestResult]:
+def decode_record(body: str, clock: Clock) -> InboundEnvelope:
+    """Our envelope, or an SNS notification / EventBridge event wrapped in one."""
+    try:
+        data: Any = json.loads(body)
+    except ValueError as exc:
+        raise UnsupportedRecord("the queue message is not JSON") from exc
+    if not isinstance(data, dict):
+        raise UnsupportedRecord("the queue message is not a JSON object")
+    if data.get("Type") == "Notification" and "TopicArn" in data:
+        return InboundEnvelope(
+            channel=Channel.email,
+            received_at=_when(data.get("Timestamp"), clock),
+            reference=str(data.get("MessageId", "")),
+            payload={"sns": data},
+        )
+    if data.get("source") == "aws.connect":
+        return InboundEnvelope(
+            channel=Channel.phone,
+            received_at=_when(data.get("time"), clock),
+            reference=str(data.get("id", "")),
+            payload={"eventbridge": data},
+        )
+    return InboundEnvelope.model_validate(data)
+
+
+def _when(value: Any, clock: Clock) -> datetime:
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+        except ValueError:
+            pass
+    return clock.now()
+
+
+def events_of(
+    envelope: InboundEnvelope, queue_message_id: str, parsers: dict[Channel, Parser]
+) -> list[InboundEvent]:
     """``queue_message_id`` is the dedup key of last resort (a delivery without a provider id)."""
-    parser = PARSERS.get(envelope.channel)
+    parser = parsers.get(envelope.channel)
     if parser is None:
-        raise UnsupportedChannel(f"no parser for channel {envelope.channel.value}")
-    messages = parser(envelope, f"{envelope.channel.value}:sqs:{queue_message_id}")
-    return [record_message(repo, clock, message) for message in messages]
+        raise UnsupportedRecord(f"no parser for channel {envelope.channel.value}")
+    return parser(envelope, f"{envelope.channel.value}:sqs:{queue_message_id}")
+
+
+def process_envelope(
+    repo: Repository,
+    clock: Clock,
+    envelope: InboundEnvelope,
+    queue_message_id: str,
+    *,
+    parsers: dict[Channel, Parser] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[IngestResult]:
+    events = events_of(envelope, queue_message_id, parsers or PARSERS)
+    return [record_event(repo, clock, event, sleep) for event in events]
