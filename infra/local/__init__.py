@@ -13,12 +13,14 @@ Use::
     curl localhost:3000/local/queues            # queue and DLQ depths
     curl localhost:3000/local/stack             # local names/ids; awsEndpoint for the AWS CLI
     make fire SCHEDULE=<name>                   # run a scheduled function now
+    curl --data-binary @mail.eml localhost:3000/local/email/inbound   # SES receiving -> S3 + topic
+    curl -d '{"source":"aws.connect","detail-type":"...","detail":{}}' localhost:3000/local/events
 
 Modules: ``runtime`` (startup order and shutdown), ``resources`` (provisioning, ``Ref``
 resolution, function environments), ``dispatcher`` (real handlers behind every invoke),
 ``gateway`` + ``authorizer`` (API Gateway HTTP API and its JWT authorizer), ``poller`` (SQS event
-sources), ``scheduler`` (rate/cron), ``outbox`` (sent mail/SMS, provider fakes), ``local_api``
-(``/local/*``).
+sources), ``scheduler`` (rate/cron), ``outbox`` (sent mail/SMS, provider fakes),
+``inbound_email`` (SES receiving), ``local_api`` (``/local/*``).
 
 Environment knobs: ``PORT``, ``LOCAL_MOTO_PORT`` (default: free), ``AWS_DEFAULT_REGION``
 (default eu-west-3), ``PUBLIC_BASE_URL`` (default ``http://127.0.0.1:$PORT``),

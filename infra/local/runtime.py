@@ -26,6 +26,7 @@ from typing import Any
 import boto3
 from moto.core.config import default_user_config
 from moto.server import ThreadedMotoServer
+from pydantic import ValidationError
 
 from infra import registry
 from infra.local import outbox as outbox_module
@@ -200,9 +201,11 @@ class LocalStack:
             try:
                 model = getattr(importlib.import_module(module_name), class_name)
                 model.model_validate(env)
-            except Exception as exc:
-                first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-                log(f"WARNING {spec.name}: environment does not satisfy {spec.settings}: {first}")
+            except ValidationError as exc:
+                problems = ", ".join(f"{'.'.join(map(str, e['loc']))} ({e['type']})" for e in exc.errors())
+                log(f"WARNING {spec.name}: its environment fails {spec.settings}: {problems}")
+            except (ImportError, AttributeError) as exc:
+                log(f"WARNING {spec.name}: cannot load {spec.settings}: {exc}")
 
     def _join(self, threads: list[threading.Thread]) -> None:
         self._stopping.set()
