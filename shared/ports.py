@@ -13,6 +13,7 @@ from typing import Generic, Protocol, TypeVar
 from shared.domain.customer import Customer, Identity
 from shared.domain.inbound import InboundEnvelope
 from shared.domain.intake import ContactUpdate, TicketUpdate
+from shared.domain.merge import MergePlan, UndoPlan
 from shared.domain.message import DeliveryStatus, Message
 from shared.domain.ticket import Ticket
 from shared.domain.timeline import TimelineEntry
@@ -105,6 +106,10 @@ class Repository(Protocol):
     def record_inbound(self, write: InboundWrite) -> None: ...
 
     def ticket_for_email(self, message_id: str) -> str | None: ...
+
+    def merge_customers(self, plan: MergePlan) -> None: ...
+
+    def undo_merge(self, plan: UndoPlan) -> None: ...
 
     def provider_message(self, channel: str, provider_id: str) -> ProviderMessageRef | None: ...
 

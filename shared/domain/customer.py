@@ -28,6 +28,10 @@ class MergeEvidence(DomainModel):
     rule: str
     merged_at: datetime
     merged_by: str = "system"
+    moved_identities: list[Identity] = Field(default_factory=list)  # what undo gives back
+    moved_contacts: dict[Channel, int] = Field(default_factory=dict)
+    undone_at: datetime | None = None
+    undone_by: str | None = None
 
 
 class CustomerTraits(DomainModel):

@@ -14,6 +14,7 @@ from shared.domain.inbound import InboundMessage
 from shared.domain.ticket import Ticket
 from shared.ports import Clock, InboundWrite, Repository, Versioned
 from shared.services.identity_resolution import find_customer
+from shared.services.merges import merge_linked_profiles
 
 MAX_ATTEMPTS = 8
 MAX_REFERENCES = 5  # References headers can be long; the most recent ids are the useful ones
@@ -33,12 +34,14 @@ class IngestResult:
 def with_retries(
     attempt: Callable[[set[tuple[str, str]]], IngestResult],
     sleep: Callable[[float], None] = time.sleep,
+    on_taken: Callable[[list[tuple[str, str]]], bool] | None = None,
 ) -> IngestResult:
     """Run ``attempt`` until it writes, is a duplicate, or MAX_ATTEMPTS races are lost.
 
     Concurrent events of one person race on the identity records and on the guarded parts
     of the profile and ticket (conditional writes in one transaction); a loser backs off,
-    re-reads and joins the winner. An identifier owned by another profile is not claimed.
+    re-reads and joins the winner. An identifier owned by another profile is handed to
+    ``on_taken`` (which may merge the two profiles); if it declines, it is not claimed.
     """
     taken: set[tuple[str, str]] = set()
     for number in range(MAX_ATTEMPTS):
@@ -47,7 +50,8 @@ def with_retries(
         except Duplicate:
             return IngestResult(None, None, None, duplicate=True)
         except IdentityTaken as error:
-            taken.update(error.identities)
+            if on_taken is None or not on_taken(error.identities):
+                taken.update(error.identities)
         except Conflict:
             pass
         sleep(random.uniform(0.005, 0.02) * (number + 1))  # noqa: S311 (jitter, not crypto)
@@ -60,8 +64,13 @@ def record_message(
     inbound: InboundMessage,
     sleep: Callable[[float], None] = time.sleep,
 ) -> IngestResult:
-    """Idempotent: a second delivery with the same dedup key changes nothing."""
-    return with_retries(lambda taken: _attempt(repo, clock, inbound, taken), sleep)
+    """Idempotent: a second delivery with the same dedup key changes nothing. A message that
+    carries identifiers of two profiles merges them (see shared/services/merges.py)."""
+    return with_retries(
+        lambda taken: _attempt(repo, clock, inbound, taken),
+        sleep,
+        on_taken=lambda identities: merge_linked_profiles(repo, clock, inbound, identities),
+    )
 
 
 def thread_target(

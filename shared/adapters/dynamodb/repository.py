@@ -21,6 +21,7 @@ from shared.domain.common import iso, utcnow
 from shared.domain.customer import Customer
 from shared.domain.errors import Conflict, Duplicate, IdentityTaken
 from shared.domain.intake import ContactUpdate, TicketUpdate
+from shared.domain.merge import MergePlan, UndoPlan, contact_totals
 from shared.domain.message import DeliveryStatus, Message
 from shared.domain.ticket import Ticket
 from shared.domain.timeline import TimelineEntry
@@ -221,6 +222,112 @@ class DynamoRepository:
                 SORT_KEY: keys.timeline_sk(iso(entry.at), entry.event_id),
             },
         )
+
+    # ------------------------------------------------------------------ merges
+    def merge_customers(self, plan: MergePlan) -> None:
+        """One transaction: the merged profile points to the survivor, its identity records
+        move (each guarded by its old owner), the survivor gains identities, contacts and the
+        evidence. Versions guard both profiles against concurrent changes."""
+        survivor, merged, evidence = plan.survivor, plan.merged, plan.evidence
+        now = iso_json(evidence.merged_at)
+        operations: list[dict[str, Any]] = [
+            self._update(
+                self._customer_keys(merged.id),
+                "SET merged_into = :survivor, updated_at = :now ADD version :one",
+                "version = :version AND attribute_not_exists(merged_into)",
+                {},
+                {":survivor": survivor.id, ":now": now, ":one": 1, ":version": plan.merged_version},
+            )
+        ]
+        for identity in merged.identities:
+            operations.append(
+                self._move_identity(identity.kind.value, identity.value, merged.id, survivor.id)
+            )
+        sets = [
+            "identities = list_append(identities, :identities)",
+            "merges = list_append(merges, :evidence)",
+        ]
+        values: dict[str, Any] = {
+            ":identities": [i.model_dump(mode="json", exclude_none=True) for i in evidence.moved_identities],
+            ":evidence": [evidence.model_dump(mode="json", exclude_none=True)],
+            ":version": plan.survivor_version,
+            ":now": now,
+            ":one": 1,
+            ":zero": 0,
+        }
+        names: dict[str, str] = {}
+        self._add_contacts(sets, names, values, contact_totals(evidence.moved_contacts, +1))
+        sets.append("updated_at = :now")
+        operations.append(
+            self._update(
+                self._customer_keys(survivor.id),
+                "SET " + ", ".join(sets) + " ADD version :one",
+                "version = :version AND attribute_not_exists(merged_into)",
+                names,
+                values,
+            )
+        )
+        operations.append(self._put(self._timeline_item(survivor.id, plan.timeline)))
+        self._transact(operations)
+
+    def undo_merge(self, plan: UndoPlan) -> None:
+        survivor, merged, evidence = plan.survivor, plan.merged, plan.evidence
+        now = iso_json(evidence.undone_at or utcnow())
+        operations: list[dict[str, Any]] = [
+            self._update(
+                self._customer_keys(merged.id),
+                "SET updated_at = :now REMOVE merged_into ADD version :one",
+                "merged_into = :survivor",
+                {},
+                {":survivor": survivor.id, ":now": now, ":one": 1},
+            )
+        ]
+        for identity in evidence.moved_identities:
+            operations.append(
+                self._move_identity(identity.kind.value, identity.value, survivor.id, merged.id)
+            )
+        sets = [f"merges[{plan.evidence_index}] = :evidence", "identities = :identities", "updated_at = :now"]
+        values: dict[str, Any] = {
+            ":evidence": evidence.model_dump(mode="json", exclude_none=True),
+            ":identities": [i.model_dump(mode="json", exclude_none=True) for i in plan.remaining_identities],
+            ":version": plan.survivor_version,
+            ":now": now,
+            ":one": 1,
+            ":zero": 0,
+        }
+        names: dict[str, str] = {}
+        self._add_contacts(sets, names, values, contact_totals(evidence.moved_contacts, -1))
+        operations.append(
+            self._update(
+                self._customer_keys(survivor.id),
+                "SET " + ", ".join(sets) + " ADD version :one",
+                "version = :version",
+                names,
+                values,
+            )
+        )
+        operations.append(self._put(self._timeline_item(survivor.id, plan.timeline)))
+        operations.append(self._put(self._timeline_item(merged.id, plan.timeline)))
+        self._transact(operations)
+
+    def _move_identity(self, kind: str, value: str, from_id: str, to_id: str) -> dict[str, Any]:
+        return self._update(
+            {PARTITION_KEY: keys.identity_pk(kind, value), SORT_KEY: keys.IDENT_SK},
+            "SET customer_id = :to",
+            "customer_id = :from",
+            {},
+            {":to": to_id, ":from": from_id},
+        )
+
+    @staticmethod
+    def _add_contacts(
+        sets: list[str], names: dict[str, str], values: dict[str, Any], totals: dict[str, int]
+    ) -> None:
+        for number, (channel, count) in enumerate(sorted(totals.items())):
+            path = f"traits.contacts_per_channel.#c{number}"
+            names[f"#c{number}"] = channel
+            values[f":c{number}"] = count
+            sets.append(f"{path} = if_not_exists({path}, :zero) + :c{number}")
 
     # ------------------------------------------------------- lookups and statuses
     def ticket_for_email(self, message_id: str) -> str | None:

@@ -1,0 +1,93 @@
+"""One message carrying identifiers of two profiles merges them; an agent can undo it."""
+
+from __future__ import annotations
+
+from boto3.dynamodb.conditions import Key
+
+from shared.adapters.dynamodb.repository import DynamoRepository
+from shared.domain.common import Channel
+from shared.domain.identity import IdentityKind
+from shared.domain.inbound import IdentityClaim, InboundMessage
+from shared.services.channel_events import record_event
+from shared.services.merges import undo_merge
+from tests.support import FixedClock
+
+EMAIL = IdentityClaim(kind=IdentityKind.email, value="jean@example.net")
+PHONE = IdentityClaim(kind=IdentityKind.phone, value="+33612345678")
+
+
+def _message(clock, key, identities, channel=Channel.web_form):
+    return InboundMessage(
+        dedup_key=key, channel=channel, identities=identities, text=key, sent_at=clock.now()
+    )
+
+
+def _two_profiles(aws):
+    repo, clock = DynamoRepository(aws["table"]), FixedClock()
+    by_email = record_event(repo, clock, _message(clock, "email:1", [EMAIL], Channel.email))
+    clock.advance(hours=1)
+    by_phone = record_event(repo, clock, _message(clock, "sms:1", [PHONE], Channel.sms))
+    assert by_email.customer_id != by_phone.customer_id
+    clock.advance(hours=1)
+    linking = record_event(repo, clock, _message(clock, "form:1", [EMAIL, PHONE]))
+    return repo, clock, by_email, by_phone, linking
+
+
+def test_a_message_with_both_identifiers_merges_the_two_profiles_with_evidence(aws):
+    repo, _, by_email, by_phone, linking = _two_profiles(aws)
+
+    survivor = repo.get_customer(by_email.customer_id).value  # the older profile survives
+    merged = repo.get_customer(by_phone.customer_id).value
+    assert linking.customer_id == survivor.id
+    assert merged.merged_into == survivor.id
+    assert repo.identity_owner("phone", "+33612345678") == survivor.id
+    assert {(i.kind.value, i.value) for i in survivor.identities} == {
+        ("email", "jean@example.net"),
+        ("phone", "+33612345678"),
+    }
+    [evidence] = survivor.merges
+    assert evidence.merged_customer_id == merged.id
+    assert evidence.identifiers == ["email:jean@example.net", "phone:+33612345678"]
+    assert evidence.rule == "one message carried identifiers of both profiles"
+    assert survivor.traits.contacts_per_channel[Channel.sms] == 1  # the merged profile's contacts follow
+    timeline = aws["table"].query(
+        KeyConditionExpression=Key("pk").eq(f"CUSTOMER#{survivor.id}") & Key("sk").begins_with("TL#")
+    )["Items"]
+    assert "merge" in [t["kind"] for t in timeline]
+
+
+def test_after_a_merge_either_identifier_finds_the_survivor(aws):
+    repo, clock, by_email, _, _ = _two_profiles(aws)
+    clock.advance(hours=1)
+
+    later = record_event(repo, clock, _message(clock, "sms:2", [PHONE], Channel.sms))
+
+    assert later.customer_id == by_email.customer_id
+
+
+def test_an_agent_can_undo_the_merge(aws):
+    repo, clock, by_email, by_phone, _ = _two_profiles(aws)
+    clock.advance(minutes=5)
+
+    restored = undo_merge(repo, clock, by_email.customer_id, by_phone.customer_id, by="agent:paul")
+
+    assert {i.kind.value for i in restored.identities} == {"email"}
+    assert restored.merges[0].undone_by == "agent:paul"
+    assert restored.traits.contacts_per_channel.get(Channel.sms, 0) == 0
+    assert repo.get_customer(by_phone.customer_id).value.merged_into is None
+    assert repo.identity_owner("phone", "+33612345678") == by_phone.customer_id
+    clock.advance(minutes=1)
+    again = record_event(repo, clock, _message(clock, "sms:3", [PHONE], Channel.sms))
+    assert again.customer_id == by_phone.customer_id
+
+
+def test_an_undone_merge_is_not_redone_by_the_next_linking_message(aws):
+    repo, clock, by_email, by_phone, _ = _two_profiles(aws)
+    undo_merge(repo, clock, by_email.customer_id, by_phone.customer_id, by="agent:paul")
+    clock.advance(minutes=1)
+
+    linking_again = record_event(repo, clock, _message(clock, "form:2", [EMAIL, PHONE]))
+
+    assert linking_again.customer_id == by_email.customer_id
+    assert repo.get_customer(by_phone.customer_id).value.merged_into is None
+    assert repo.identity_owner("phone", "+33612345678") == by_phone.customer_id
