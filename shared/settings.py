@@ -23,6 +23,10 @@ class FormWebhookSettings(BaseSettings):
     inbound_queue_url: str = Field(alias="INBOUND_QUEUE_URL", min_length=1)
 
 
+class PortalSettings(BaseSettings):
+    inbound_queue_url: str = Field(alias="INBOUND_QUEUE_URL", min_length=1)
+
+
 class ChannelWebhookSettings(BaseSettings):
     """Provider webhooks (Meta, Twilio): verify with the secrets, enqueue on the inbound queue."""
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.adapters.channels import meta, twilio, web_form
+from shared.adapters.channels import meta, portal, twilio, web_form
 from shared.adapters.channels.errors import ChannelPayloadError
 from shared.domain.common import Channel
 from shared.domain.inbound import InboundEnvelope, InboundEvent
@@ -27,8 +27,13 @@ def _web_form(envelope: InboundEnvelope, fallback: str) -> list[InboundEvent]:
     return list(web_form.to_inbound_messages(envelope, fallback))
 
 
+def _portal(envelope: InboundEnvelope, fallback: str) -> list[InboundEvent]:
+    return list(portal.to_inbound_messages(envelope, fallback))
+
+
 PARSERS: dict[Channel, Parser] = {
     Channel.web_form: _web_form,
+    Channel.portal: _portal,
     Channel.whatsapp: meta.parse,
     Channel.messenger: meta.parse,
     Channel.instagram: meta.parse,
