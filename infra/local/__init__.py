@@ -24,6 +24,7 @@ sources), ``scheduler`` (rate/cron), ``outbox`` (sent mail/SMS, provider fakes),
 
 Environment knobs: ``PORT``, ``LOCAL_MOTO_PORT`` (default: free), ``AWS_DEFAULT_REGION``
 (default eu-west-3), ``PUBLIC_BASE_URL`` (default ``http://127.0.0.1:$PORT``),
-``LOCAL_DEMO_PASSWORD``, each secret key's variable (e.g. ``META_APP_SECRET``), and
-``LOCAL_STATEMACHINE_DIR`` (tests).
+``LOCAL_DEMO_PASSWORD``, each secret key's variable (e.g. ``META_APP_SECRET``),
+``LOCAL_TRACEBACKS=1`` (full tracebacks of handler errors; off by default because exception
+messages can quote payloads) and ``LOCAL_STATEMACHINE_DIR`` (tests).
 """

@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import importlib
 import json
+import os
 import threading
 import time
 import traceback
@@ -87,6 +88,21 @@ class Invocation:
     def payload(self) -> bytes:
         """The bytes Lambda's Invoke API would return."""
         return json.dumps(self.error if self.error is not None else self.result).encode()
+
+
+def _summary(exc: BaseException, limit: int = 160) -> str:
+    """The first line of the message only: validation errors quote the input on later lines,
+    and the local stack never logs message bodies."""
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    return first if len(first) <= limit else first[: limit - 1] + "…"
+
+
+def _where(exc: BaseException) -> str:
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return "?"
+    last = frames[-1]
+    return f"{Path(last.filename).name}:{last.lineno}"
 
 
 class UnknownFunction(LookupError):
@@ -180,8 +196,12 @@ class Dispatcher:
                 error["requestId"] = request_id
                 if isinstance(exc, TypeError) and "JSON serializable" in str(exc):
                     error["errorType"] = "Runtime.MarshalError"
-                log(f"{spec.name} {request_id[:8]} {error['errorType']}: {exc} ({elapsed:.0f} ms)")
-                log("".join(traceback.format_exception(exc)).rstrip())
+                log(
+                    f"{spec.name} {request_id[:8]} {error['errorType']} at {_where(exc)}: "
+                    f"{_summary(exc)} ({elapsed:.0f} ms)"
+                )
+                if os.environ.get("LOCAL_TRACEBACKS") == "1":  # opt-in: may quote payload data
+                    log("".join(traceback.format_exception(exc)).rstrip())
                 return Invocation(spec.name, request_id, error=error, duration_ms=elapsed)
         elapsed = (time.perf_counter() - started) * 1000
         if elapsed > spec.timeout_s * 1000:
