@@ -12,11 +12,14 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import BaseModel
 
 from shared.adapters.auth import STAFF_ROLES, Forbidden, caller_from_event
+from shared.adapters.clock import SystemClock
 from shared.adapters.dynamodb.repository import DynamoRepository
-from shared.domain.errors import InvalidCursor, NotFound
+from shared.domain.customer import Customer
+from shared.domain.errors import Conflict, InvalidCursor, NotFound
 from shared.domain.message import Message
 from shared.domain.ticket import Ticket
-from shared.services import tickets
+from shared.domain.timeline import TimelineEntry
+from shared.services import customers, merges, tickets
 from shared.settings import ApiSettings, load
 
 logger = Logger()
@@ -43,8 +46,16 @@ class TicketDetail(BaseModel):
     next_cursor: str | None
 
 
-def _staff() -> None:
-    caller_from_event(app.current_event.raw_event).require_any(STAFF_ROLES)
+class CustomerView(BaseModel):
+    customer: Customer
+    timeline: list[TimelineEntry]
+    next_cursor: str | None
+
+
+def _staff() -> str:
+    caller = caller_from_event(app.current_event.raw_event)
+    caller.require_any(STAFF_ROLES)
+    return caller.email or caller.subject
 
 
 @app.get("/api/tickets")
@@ -68,6 +79,25 @@ def get_ticket(
     return TicketDetail(ticket=ticket, messages=page.items, next_cursor=page.next_cursor)
 
 
+@app.get("/api/customers/<customer_id>")
+def get_customer(
+    customer_id: str,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    cursor: Annotated[str | None, Query(max_length=4096)] = None,
+) -> CustomerView:
+    """The profile (identities, merge evidence, traits) and the timeline across channels, newest first."""
+    _staff()
+    customer, page = customers.profile_with_timeline(_repository(), customer_id, limit, cursor)
+    return CustomerView(customer=customer, timeline=page.items, next_cursor=page.next_cursor)
+
+
+@app.post("/api/customers/<customer_id>/merges/<merged_id>/undo")
+def undo_merge(customer_id: str, merged_id: str) -> Customer:
+    """Separate a profile that was merged into this one; it will not be merged again automatically."""
+    who = _staff()
+    return merges.undo_merge(_repository(), SystemClock(), customer_id, merged_id, by=f"agent:{who}")
+
+
 def _error(status: int, message: str) -> Response[str]:
     return Response(
         status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps({"message": message})
@@ -82,6 +112,11 @@ def _not_found(error: NotFound) -> Response[str]:
 @app.exception_handler(InvalidCursor)
 def _bad_cursor(error: InvalidCursor) -> Response[str]:
     return _error(400, str(error))
+
+
+@app.exception_handler(Conflict)
+def _conflict(error: Conflict) -> Response[str]:
+    return _error(409, str(error))
 
 
 @app.exception_handler(Forbidden)

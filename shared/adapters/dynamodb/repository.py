@@ -80,6 +80,22 @@ class DynamoRepository:
         next_cursor = cursors.encode({"after": last}) if last else None
         return ticket, Page(messages, next_cursor)
 
+    def customer_timeline(self, customer_id: str, limit: int, cursor: str | None) -> Page[TimelineEntry]:
+        """The customer's journey across channels, newest first (one Query on their partition)."""
+        params: dict[str, Any] = {
+            "KeyConditionExpression": "#pk = :pk AND begins_with(#sk, :tl)",
+            "ExpressionAttributeNames": {"#pk": PARTITION_KEY, "#sk": SORT_KEY},
+            "ExpressionAttributeValues": {":pk": keys.customer_pk(customer_id), ":tl": "TL#"},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if cursor:
+            params["ExclusiveStartKey"] = cursors.decode(cursor, _TABLE_KEYS)["after"]
+        response = self._table.query(**params)
+        entries = [from_item(item, TimelineEntry) for item in response.get("Items", [])]
+        last = response.get("LastEvaluatedKey")
+        return Page(entries, cursors.encode({"after": last}) if last else None)
+
     def list_tickets(self, limit: int, cursor: str | None) -> Page[Ticket]:
         """Newest first across the list shards: one Query per shard, merged by creation time.
 
