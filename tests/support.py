@@ -39,3 +39,76 @@ class FixedClock:
 
     def advance(self, **delta: float) -> None:
         self.moment = self.moment + timedelta(**delta)
+
+
+def provision_moto() -> tuple[dict[str, str], dict[str, Any]]:
+    """Inside an active ``mock_aws``: the resources the handlers use, from the declarations.
+
+    Returns (the environment the functions read, handles for tests). Used by the integration
+    fixture and by the benchmark, so both run the handlers against the same setup.
+    """
+    import boto3
+
+    from infra import registry
+    from shared.adapters.dynamodb.schema import create_table_kwargs
+
+    boto3.client("dynamodb").create_table(**create_table_kwargs("guichet-test"))
+    sqs = boto3.client("sqs")
+    spec = next(q for q in registry.QUEUES if q.name == "inbound")
+    dlq_url = sqs.create_queue(QueueName="guichet-inbound-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(spec.max_receive_count)}
+    queue_url = sqs.create_queue(
+        QueueName="guichet-inbound",
+        Attributes={"RedrivePolicy": json.dumps(redrive), "VisibilityTimeout": "0"},
+    )["QueueUrl"]
+    boto3.client("s3").create_bucket(
+        Bucket="guichet-attachments", CreateBucketConfiguration={"LocationConstraint": "eu-west-3"}
+    )
+    topic_arn = boto3.client("sns").create_topic(Name="guichet-inbound-email")["TopicArn"]
+    secrets = next(spec for spec in registry.SECRETS if spec.name == "webhooks")
+    secret_arn = boto3.client("secretsmanager").create_secret(
+        Name="guichet/webhooks",
+        SecretString=json.dumps({key: default for key, (_, default) in secrets.keys.items()}),
+    )["ARN"]
+    env = {
+        "TABLE_NAME": "guichet-test",
+        "INBOUND_QUEUE_URL": queue_url,
+        "ATTACHMENTS_BUCKET": "guichet-attachments",
+        "INBOUND_EMAIL_TOPIC_ARN": topic_arn,
+        "EMAIL_RECEIPT_RULE": registry.EMAIL_RECEIPT.rule_name,
+        "WEBHOOK_SECRETS_ARN": secret_arn,
+        # The published Twilio samples are signed for this host.
+        "PUBLIC_BASE_URL": "https://api.example.com",
+    }
+    handles = {
+        "table": boto3.resource("dynamodb").Table("guichet-test"),
+        "sqs": sqs,
+        "queue_url": queue_url,
+        "dlq_url": dlq_url,
+        "topic_arn": topic_arn,
+        "bucket": "guichet-attachments",
+    }
+    return env, handles
+
+
+def sqs_event(messages: list[dict[str, Any]]) -> dict[str, Any]:
+    """The Lambda event the SQS event source mapping builds from received messages."""
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m.get("ReceiptHandle", ""),
+                "body": m["Body"],
+                "attributes": {"ApproximateReceiveCount": "1"},
+                "messageAttributes": {},
+                "md5OfBody": m.get("MD5OfBody", ""),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:eu-west-3:123456789012:guichet-inbound",
+                "awsRegion": "eu-west-3",
+            }
+            for m in messages
+        ]
+    }
