@@ -13,7 +13,7 @@ Use::
     curl localhost:3000/local/queues            # queue and DLQ depths
     curl localhost:3000/local/stack             # local names/ids; awsEndpoint for the AWS CLI
     make fire SCHEDULE=<name>                   # run a scheduled function now
-    curl --data-binary @mail.eml localhost:3000/local/email/inbound   # SES receiving -> S3 + topic
+    curl --data-binary @mail.eml localhost:3000/local/inbound-email   # SES receiving -> S3 + topic
     curl -d '{"source":"aws.connect","detail-type":"...","detail":{}}' localhost:3000/local/events
 
 Modules: ``runtime`` (startup order and shutdown), ``resources`` (provisioning, ``Ref``

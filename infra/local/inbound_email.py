@@ -1,6 +1,6 @@
 """SES receiving, played locally: moto stores receipt rules but never receives mail.
 
-``POST /local/email/inbound`` (raw MIME body) does what the declared receipt rule does in AWS:
+``POST /local/inbound-email`` (raw MIME body) does what the declared receipt rule does in AWS:
 store the raw message at ``<prefix><messageId>`` in the bucket (the S3 action), then publish
 SES's "Received" notification (no ``content``: the S3 action's notification points at the object)
 to the rule's topic, whose SQS subscription feeds the inbound queue. The processor therefore sees

@@ -7,7 +7,7 @@
 * ``GET  /local/queues`` -> approximate message counts of each queue and its DLQ.
 * ``ANY  /local/providers/<provider>/<path...>`` -> the fake provider APIs (see outbox.py).
 * ``GET  /local/stack`` -> the local names/ids of the declared resources (for the AWS CLI).
-* ``POST /local/email/inbound[?from=&to=a,b]`` (raw MIME body) -> SES receiving: the mail lands in
+* ``POST /local/inbound-email[?from=&to=a,b]`` (raw MIME body) -> SES receiving: the mail lands in
   S3 and its notification goes through the rule's topic to the inbound queue (inbound_email.py).
 * ``POST /local/events`` (``{"source", "detail-type", "detail"}`` or a list) -> EventBridge
   ``PutEvents`` on the default bus, so declared rules route them (e.g. Amazon Connect events).
@@ -68,7 +68,7 @@ class LocalApi:
         m = _FIRE.match(path)
         if m:
             return self._fire(m.group(1)) if method == "POST" else self._not_allowed("POST")
-        posts = {"/local/email/inbound": self._inbound_email, "/local/events": self._events}
+        posts = {"/local/inbound-email": self._inbound_email, "/local/events": self._events}
         if path in posts:
             return posts[path](request) if method == "POST" else self._not_allowed("POST")
         routes = {

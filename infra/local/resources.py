@@ -357,7 +357,7 @@ class Provisioner:
 
     def email_receipt(self) -> None:
         """The SES receipt rule (S3 action + topic). moto stores it but receives no mail:
-        ``POST /local/email/inbound`` plays SES's part (see inbound_email.py)."""
+        ``POST /local/inbound-email`` plays SES's part (see inbound_email.py)."""
         spec = getattr(registry, "EMAIL_RECEIPT", None)
         if spec is None:
             return

@@ -62,7 +62,7 @@ def test_inbound_email_is_stored_and_notified_like_ses(stack: Stack, aws: Callab
 
     subject = f"Colis {uuid.uuid4().hex[:6]}"
     raw = _mail(subject)
-    reply = stack.post("/local/email/inbound", body=raw, headers={"Content-Type": "message/rfc822"})
+    reply = stack.post("/local/inbound-email", body=raw, headers={"Content-Type": "message/rfc822"})
     assert reply.status == 202, reply.body
     stored = reply.json()
     assert stored["key"] == f"{spec.prefix}{stored['messageId']}"
@@ -88,7 +88,7 @@ def test_inbound_email_is_stored_and_notified_like_ses(stack: Stack, aws: Callab
 
 
 def test_inbound_email_needs_a_body(stack: Stack) -> None:
-    reply = stack.post("/local/email/inbound", body=b"")
+    reply = stack.post("/local/inbound-email", body=b"")
     assert reply.status in (400, 404)
 
 
