@@ -175,7 +175,7 @@ def _content(message: JsonObject, action: JsonObject) -> bytes | None:
     encoding = (opt_str(action, "encoding", "ses.receipt.action") or "UTF8").upper().replace("-", "")
     if encoding == "BASE64":
         try:
-            return base64.b64decode(content)
+            return base64.b64decode("".join(content.split()), validate=True)
         except (binascii.Error, ValueError) as exc:
             raise ChannelPayloadError("email: ses.content is not valid base64") from exc
     # SES already decoded the mail as UTF-8 (damaging other charsets): encode it back as is.
@@ -527,6 +527,11 @@ _ORIGINAL = re.compile(
     r"\s*-{2,}\s*$",
     re.IGNORECASE,
 )
+_FORWARDED = re.compile(
+    r"^(-{2,}\s*(forwarded message|message transféré|weitergeleitete nachricht|mensaje reenviado)\s*-{2,}"
+    r"|(begin forwarded message|début du message réexpédié)\s*:)\s*$",
+    re.IGNORECASE,
+)
 _HEADER_FROM = re.compile(r"^\*?(from|de|von|da)\s*\*?\s*:\s*\S", re.IGNORECASE)
 _HEADER_NEXT = re.compile(
     r"^\*?(sent|date|envoyé|gesendet|to|à|an|subject|objet|betreff|cc)\s*\*?\s*:", re.IGNORECASE
@@ -556,7 +561,9 @@ def trim_quoted(text: str) -> str:
     them); inline replies between quotes keep their quotes. Never returns an empty text when the
     original was not empty."""
     lines = text.split("\n")
-    cut = next((i for i in range(len(lines)) if _is_quote_start(lines, i)), len(lines))
+    # Nothing below a forward marker is trimmed: its header block looks like Outlook's quote.
+    forward = next((i for i, line in enumerate(lines) if _FORWARDED.match(line.strip())), len(lines))
+    cut = next((i for i in range(forward) if _is_quote_start(lines, i)), len(lines))
     kept = lines[:cut]
     while kept and (not kept[-1].strip() or kept[-1].lstrip().startswith(">")):
         kept.pop()
