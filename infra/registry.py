@@ -20,7 +20,8 @@ Auth = Literal["none", "staff", "customer"]
 class Ref:
     """An attribute of a declared resource, resolved by CDK (a token) or locally (a value)."""
 
-    resource: str  # "table", "queue:<name>", "bucket:<name>", "secret:<name>", "topic:<name>", "userpool:<name>"
+    # "table", "queue:<name>", "bucket:<name>", "secret:<name>", "topic:<name>", "userpool:<name>", "api"
+    resource: str
     attribute: str  # "name", "url", "arn", "id", "client_id"
 
 
@@ -96,6 +97,29 @@ class SecretSpec:
 class TopicSpec:
     name: str
     description: str
+    subscribe_queue: str | None = None  # SNS -> SQS subscription (raw delivery off: SNS envelope)
+
+
+@dataclass(frozen=True)
+class EventRuleSpec:
+    """An EventBridge rule on the default bus whose matching events go to a queue."""
+
+    name: str
+    description: str
+    source: str
+    detail_type: str
+    target_queue: str
+
+
+@dataclass(frozen=True)
+class EmailReceiptSpec:
+    """SES inbound: the receipt rule stores each raw mail in S3 (any size, unlike the SNS action's
+    150 KB limit) and notifies the topic, whose subscription feeds the inbound queue."""
+
+    rule_name: str
+    bucket: str
+    prefix: str
+    topic: str
 
 
 @dataclass(frozen=True)
@@ -134,6 +158,25 @@ SECRETS: tuple[SecretSpec, ...] = (
 
 TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(name="ops-alarms", description="Operational alarms (dead-letter queues not empty)"),
+    TopicSpec(
+        name="inbound-email",
+        description="SES receipt notifications for inbound email",
+        subscribe_queue="inbound",
+    ),
+)
+
+EVENT_RULES: tuple[EventRuleSpec, ...] = (
+    EventRuleSpec(
+        name="connect-contact-events",
+        description="Amazon Connect contact events (calls) into the inbound queue",
+        source="aws.connect",
+        detail_type="Amazon Connect Contact Event",
+        target_queue="inbound",
+    ),
+)
+
+EMAIL_RECEIPT = EmailReceiptSpec(
+    rule_name="guichet-inbound", bucket="attachments", prefix="inbound-mail/", topic="inbound-email"
 )
 
 USER_POOLS: tuple[UserPoolSpec, ...] = (
@@ -154,6 +197,18 @@ COMMON_ENV: dict[str, str] = {
 }
 
 TABLE_ENV: dict[str, Ref | str] = {"TABLE_NAME": Ref("table", "name")}
+
+# What a provider webhook needs: the queue it feeds, its signing secrets, the public URL
+# the providers sign (Twilio signs the full URL as configured in its console).
+PROVIDER_WEBHOOK_ENV: dict[str, Ref | str] = {
+    "INBOUND_QUEUE_URL": Ref("queue:inbound", "url"),
+    "WEBHOOK_SECRETS_ARN": Ref("secret:webhooks", "arn"),
+    "PUBLIC_BASE_URL": Ref("api", "url"),
+}
+PROVIDER_WEBHOOK_GRANTS: tuple[Grant, ...] = (
+    Grant("queue:inbound", "send"),
+    Grant("secret:webhooks", "read"),
+)
 
 # ---------------------------------------------------------------- functions
 FUNCTIONS: tuple[FunctionSpec, ...] = (
@@ -177,13 +232,47 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         timeout_s=5,
     ),
     FunctionSpec(
+        name="meta_webhook",
+        handler="functions.meta_webhook.handler.handler",
+        description="WhatsApp, Messenger and Instagram: handshake, signature check, enqueue",
+        settings="shared.settings.ChannelWebhookSettings",
+        routes=tuple(
+            Route(method, f"/webhooks/{channel}")
+            for channel in ("whatsapp", "messenger", "instagram")
+            for method in ("GET", "POST")
+        ),
+        env={**PROVIDER_WEBHOOK_ENV},
+        grants=PROVIDER_WEBHOOK_GRANTS,
+        timeout_s=5,
+    ),
+    FunctionSpec(
+        name="twilio_webhook",
+        handler="functions.twilio_webhook.handler.handler",
+        description="Twilio SMS/WhatsApp messages, message statuses and voice call statuses",
+        settings="shared.settings.ChannelWebhookSettings",
+        routes=tuple(Route("POST", f"/webhooks/twilio/{kind}") for kind in ("sms", "status", "voice")),
+        env={**PROVIDER_WEBHOOK_ENV},
+        grants=PROVIDER_WEBHOOK_GRANTS,
+        timeout_s=5,
+    ),
+    FunctionSpec(
         name="inbound_processor",
         handler="functions.inbound_processor.handler.handler",
         description="Consumes the inbound queue: customer, ticket, message, timeline",
         settings="shared.settings.ProcessorSettings",
         consumes="inbound",
-        env={**TABLE_ENV},
-        grants=(Grant("table", "read_write"), Grant("queue:inbound", "consume")),
+        env={
+            **TABLE_ENV,
+            "ATTACHMENTS_BUCKET": Ref("bucket:attachments", "name"),
+            "INBOUND_EMAIL_TOPIC_ARN": Ref("topic:inbound-email", "arn"),
+            "EMAIL_RECEIPT_RULE": EMAIL_RECEIPT.rule_name,
+        },
+        grants=(
+            Grant("table", "read_write"),
+            Grant("queue:inbound", "consume"),
+            Grant("bucket:attachments", "read_write"),
+        ),
+        memory_mb=512,  # MIME parsing of large mail
         timeout_s=10,
     ),
     FunctionSpec(

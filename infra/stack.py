@@ -1,16 +1,29 @@
-"""GuichetStack: the whole back office, one construct per capability."""
+"""GuichetStack: the whole back office, one construct per capability.
+
+CDK context values (``npx aws-cdk deploy -c name=value``, or cdk.json ``context``):
+
+- ``publicBaseUrl``: the public base URL the providers call and sign (``https://...``, e.g. a
+  custom domain in front of the HTTP API); default: the HTTP API's endpoint URL. Becomes
+  ``PUBLIC_BASE_URL`` (``Ref("api", "url")``) without a trailing slash.
+- ``inboundEmailDomain``: the domain whose mail the SES receipt rule accepts; default
+  ``support.example.com``, a placeholder that receives nothing: set it to deploy.
+"""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 from aws_cdk import CfnOutput, Stack, Tags
 from constructs import Construct
 
+from infra import registry
 from infra.constructs.api import Api
 from infra.constructs.auth import Auth
 from infra.constructs.data import Data
+from infra.constructs.email import Email
+from infra.constructs.events import EventRules
 from infra.constructs.functions import Functions
 from infra.constructs.messaging import Messaging
 from infra.constructs.resources import Resources
@@ -22,6 +35,29 @@ TAGS: dict[str, str] = {
     "managed-by": "aws-cdk",
     "repository": "guichet",
 }
+
+PUBLIC_BASE_URL_CONTEXT = "publicBaseUrl"
+INBOUND_EMAIL_DOMAIN_CONTEXT = "inboundEmailDomain"
+DEFAULT_INBOUND_EMAIL_DOMAIN = "support.example.com"
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
+def public_base_url(value: Any) -> str | None:
+    """The ``publicBaseUrl`` context value, checked, without trailing slash (None if unset)."""
+    if value is None or value == "":
+        return None
+    url = str(value).strip().rstrip("/")
+    if not re.fullmatch(r"https://[^/\s?#]+(/[^\s?#]*)?", url):
+        raise ValueError(f"context {PUBLIC_BASE_URL_CONTEXT}: expected an https:// URL, got {value!r}")
+    return url
+
+
+def inbound_email_domain(value: Any) -> str:
+    """The ``inboundEmailDomain`` context value, checked (the placeholder default if unset)."""
+    domain = str(value or DEFAULT_INBOUND_EMAIL_DOMAIN).strip().lower()
+    if not _DOMAIN.match(domain):
+        raise ValueError(f"context {INBOUND_EMAIL_DOMAIN_CONTEXT}: expected a domain name, got {value!r}")
+    return domain
 
 
 class GuichetStack(Stack):
@@ -46,6 +82,11 @@ class GuichetStack(Stack):
         self.storage = Storage(self, "Storage")
         self.secrets = Secrets(self, "Secrets")
         self.auth = Auth(self, "Auth")
+        # The API before the functions: its URL is in their environment (Ref("api", "url")).
+        self.api = Api(self, "Api", user_pools=self.auth.user_pools, clients=self.auth.clients)
+        self.public_base_url = (
+            public_base_url(self.node.try_get_context(PUBLIC_BASE_URL_CONTEXT)) or self.api.url
+        )
         self.resources = Resources(
             table=self.data.table,
             queues=self.messaging.queues,
@@ -54,19 +95,46 @@ class GuichetStack(Stack):
             topics=self.messaging.topics,
             user_pools=self.auth.user_pools,
             user_pool_clients=self.auth.clients,
+            api=self.api.http_api,
+            api_url=self.public_base_url,
         )
         self.functions = Functions(
             self, "Functions", resources=self.resources, code_dir=code_dir, layer_dir=layer_dir
         )
-        self.api = Api(
+        self.api.add_routes(self.functions.functions)
+        self.event_rules = EventRules(self, "EventRules", queues=self.messaging.queues)
+
+        self.inbound_email_domain = inbound_email_domain(
+            self.node.try_get_context(INBOUND_EMAIL_DOMAIN_CONTEXT)
+        )
+        self.email = Email(
             self,
-            "Api",
-            functions=self.functions.functions,
-            user_pools=self.auth.user_pools,
-            clients=self.auth.clients,
+            "Email",
+            spec=registry.EMAIL_RECEIPT,
+            domain=self.inbound_email_domain,
+            buckets=self.storage.buckets,
+            topics=self.messaging.topics,
         )
 
         CfnOutput(self, "ApiUrl", value=self.api.url, description="Base URL of the HTTP API")
+        CfnOutput(
+            self,
+            "PublicBaseUrl",
+            value=self.public_base_url,
+            description="Base URL the providers call and sign: webhooks at <this>/webhooks/...",
+        )
+        CfnOutput(
+            self,
+            "EmailReceiptRuleSet",
+            value=self.email.rule_set.ref,
+            description="Activate once: aws ses set-active-receipt-rule-set --rule-set-name <this>",
+        )
+        CfnOutput(
+            self,
+            "InboundEmailDomain",
+            value=self.inbound_email_domain,
+            description="Mail for this domain goes to the inbound queue (MX + verified SES identity)",
+        )
         CfnOutput(self, "TableName", value=self.data.table.table_name)
         for name, pool in self.auth.user_pools.items():
             CfnOutput(self, f"{pool.node.id}Id", value=pool.user_pool_id, description=f"{name} user pool")

@@ -1,5 +1,10 @@
 """The HTTP API: one route per registry Route, JWT authorizers on the Cognito pools,
-access logs and throttling on the default stage."""
+access logs and throttling on the default stage.
+
+Built in two steps: the API itself first (its URL is a function environment value,
+``Ref("api", "url")``), then ``add_routes`` once the functions exist. CloudFormation sees no
+cycle: functions -> HttpApi, and integrations/routes/permissions -> functions.
+"""
 
 from __future__ import annotations
 
@@ -53,7 +58,6 @@ class Api(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        functions: Mapping[str, lambda_.IFunction],
         user_pools: Mapping[str, cognito.IUserPool],
         clients: Mapping[str, cognito.IUserPoolClient],
     ) -> None:
@@ -94,6 +98,9 @@ class Api(Construct):
 
         self.integrations: dict[str, integrations.HttpLambdaIntegration] = {}
         self.routes: dict[str, apigwv2.HttpRoute] = {}
+
+    def add_routes(self, functions: Mapping[str, lambda_.IFunction]) -> None:
+        """One route per registry Route, integrated with its function (Lambda proxy, payload 2.0)."""
         for route, spec in registry.all_routes():
             if spec.name not in self.integrations:
                 self.integrations[spec.name] = integrations.HttpLambdaIntegration(

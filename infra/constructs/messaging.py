@@ -1,5 +1,11 @@
 """SNS topics and SQS queues from infra/registry.py; every queue has a dead-letter queue
-and an alarm that fires as soon as that dead-letter queue holds a message."""
+and an alarm that fires as soon as that dead-letter queue holds a message.
+
+A topic's ``subscribe_queue`` becomes an SNS -> SQS subscription with raw message delivery
+off (the consumer reads the SNS envelope: TopicArn, MessageId). The queues use SQS-managed
+encryption, which SNS (and EventBridge) can deliver to without any key grant; the topics'
+customer-managed key only protects messages at rest in SNS.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
@@ -43,25 +50,26 @@ class Messaging(Construct):
                 master_key=self.topic_key,
                 enforce_ssl=True,
             )
-            topic.add_to_resource_policy(
-                iam.PolicyStatement(
-                    sid="CloudWatchAlarmsPublish",
-                    principals=[cloudwatch_principal],
-                    actions=["sns:Publish"],
-                    resources=[topic.topic_arn],
-                    conditions={
-                        "StringEquals": {"aws:SourceAccount": stack.account},
-                        "ArnLike": {
-                            "aws:SourceArn": stack.format_arn(
-                                service="cloudwatch", resource="alarm", resource_name="*"
-                            )
-                        },
-                    },
-                )
-            )
             self.topics[topic_spec.name] = topic
         if ALARM_TOPIC not in self.topics:
             raise KeyError(f"registry.TOPICS must declare {ALARM_TOPIC!r}")
+        # Only the alarm topic accepts CloudWatch alarms (not, e.g., the inbound-email topic).
+        self.topics[ALARM_TOPIC].add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarmsPublish",
+                principals=[cloudwatch_principal],
+                actions=["sns:Publish"],
+                resources=[self.topics[ALARM_TOPIC].topic_arn],
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnLike": {
+                        "aws:SourceArn": stack.format_arn(
+                            service="cloudwatch", resource="alarm", resource_name="*"
+                        )
+                    },
+                },
+            )
+        )
         alarm_action = cloudwatch_actions.SnsAction(self.topics[ALARM_TOPIC])
 
         self.queues: dict[str, sqs.Queue] = {}
@@ -107,3 +115,19 @@ class Messaging(Construct):
             self.queues[spec.name] = queue
             self.dead_letter_queues[spec.name] = dlq
             self.alarms[spec.name] = alarm
+
+        # Topic -> queue subscriptions. CDK adds to the queue's policy one statement allowing
+        # sns.amazonaws.com sqs:SendMessage with aws:SourceArn = this topic only.
+        self.subscriptions: dict[str, sns.Subscription] = {}
+        for topic_spec in registry.TOPICS:
+            if topic_spec.subscribe_queue is None:
+                continue
+            if topic_spec.subscribe_queue not in self.queues:
+                raise KeyError(
+                    f"topic {topic_spec.name!r} subscribes unknown queue {topic_spec.subscribe_queue!r}"
+                )
+            self.subscriptions[topic_spec.name] = self.topics[topic_spec.name].add_subscription(
+                subscriptions.SqsSubscription(
+                    self.queues[topic_spec.subscribe_queue], raw_message_delivery=False
+                )
+            )

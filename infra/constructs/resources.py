@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aws_cdk import Acknowledgment, Stack, Validations
+from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
@@ -51,6 +52,7 @@ _ATTRIBUTES: dict[str, dict[str, Callable[[Any], str]]] = {
     "secret": {"name": lambda s: s.secret_name, "arn": lambda s: s.secret_arn},
     "topic": {"name": lambda t: t.topic_name, "arn": lambda t: t.topic_arn},
     "userpool": {"id": lambda p: p.user_pool_id, "arn": lambda p: p.user_pool_arn},
+    "api": {"id": lambda a: a.api_id},  # "url" is Resources.api_url (overridable)
 }
 
 # (resource kind, access) -> the CDK grant method that implements it
@@ -140,11 +142,17 @@ class Resources:
     topics: Mapping[str, sns.Topic]
     user_pools: Mapping[str, cognito.UserPool]
     user_pool_clients: Mapping[str, cognito.UserPoolClient]
+    api: apigwv2.HttpApi
+    # What Ref("api", "url") means: the public base URL that providers sign, without a
+    # trailing slash (the API's endpoint, or a custom domain given as CDK context).
+    api_url: str
 
     def construct(self, resource: str) -> Any:
         kind, name = split_key(resource)
         if kind == "table" and name is None:
             return self.table
+        if kind == "api" and name is None:
+            return self.api
         families: dict[str, Mapping[str, Any]] = {
             "queue": self.queues,
             "bucket": self.buckets,
@@ -161,6 +169,8 @@ class Resources:
         kind, name = split_key(ref.resource)
         if kind == "userpool" and ref.attribute == "client_id" and name in self.user_pool_clients:
             return self.user_pool_clients[name].user_pool_client_id
+        if kind == "api" and name is None and ref.attribute == "url":
+            return self.api_url
         getter = _ATTRIBUTES.get(kind, {}).get(ref.attribute)
         if getter is None:
             raise KeyError(f"no attribute {ref.attribute!r} on {ref.resource!r}")

@@ -65,6 +65,10 @@ class Synthesized:
             return logical_id(self.stack.auth.clients[ref.resource.partition(":")[2]])
         return self.id_of(ref.resource)
 
+    def id_of_event_rule(self, name: str) -> str:
+        """Logical id of a registry.EVENT_RULES rule."""
+        return logical_id(self.stack.event_rules.rules[name])
+
     def function_id(self, name: str) -> str:
         return logical_id(self.stack.functions.functions[name])
 

@@ -93,3 +93,30 @@ def test_customer_routes_get_the_customers_pool_authorizer(probe: Synthesized) -
     assert_jwt_authorizer_trusts(probe, authorizer, _pool_spec("customer").name)
     for staff_route in [route for route, _ in registry.all_routes() if route.auth == "staff"]:
         assert references(_route(probe, staff_route)["AuthorizerId"]) != {authorizer_id}
+
+
+PROVIDER_WEBHOOK_ROUTES = {
+    "meta_webhook": {
+        f"{method} /webhooks/{channel}"
+        for channel in ("whatsapp", "messenger", "instagram")
+        for method in ("GET", "POST")  # GET: Meta's subscription handshake
+    },
+    "twilio_webhook": {f"POST /webhooks/twilio/{kind}" for kind in ("sms", "status", "voice")},
+}
+
+
+@pytest.mark.parametrize("name", sorted(PROVIDER_WEBHOOK_ROUTES))
+def test_provider_webhook_routes_are_public_and_reach_their_function(synth: Synthesized, name: str) -> None:
+    """The providers sign their requests (checked by the handler): no authorizer."""
+    routes = {
+        res["Properties"]["RouteKey"]: res["Properties"]
+        for res in synth.of_type("AWS::ApiGatewayV2::Route").values()
+        if res["Properties"]["RouteKey"] in PROVIDER_WEBHOOK_ROUTES[name]
+    }
+    assert set(routes) == PROVIDER_WEBHOOK_ROUTES[name]
+    for props in routes.values():
+        assert props["AuthorizationType"] == "NONE"
+        assert "AuthorizerId" not in props
+        (integration_id,) = references(props["Target"])
+        integration = synth.resources[integration_id]["Properties"]
+        assert references(integration["IntegrationUri"]) == {synth.function_id(name)}

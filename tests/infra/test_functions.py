@@ -193,9 +193,14 @@ def test_sqs_event_source(request: pytest.FixtureRequest, stack: str, spec: Func
 
 
 def test_schedules_are_eventbridge_rules(synth: Synthesized, probe: Synthesized) -> None:
-    assert len(synth.of_type("AWS::Events::Rule")) == len(registry.all_schedules())
+    def scheduled(stack: Synthesized) -> list[dict[str, Any]]:
+        """Schedule rules (the others are registry.EVENT_RULES, see test_events.py)."""
+        rules = [res["Properties"] for res in stack.of_type("AWS::Events::Rule").values()]
+        return [rule for rule in rules if "ScheduleExpression" in rule]
+
+    assert len(scheduled(synth)) == len(registry.all_schedules())
     # No registry function has a schedule yet: the probe stack adds one.
-    rules = [res["Properties"] for res in probe.of_type("AWS::Events::Rule").values()]
+    rules = scheduled(probe)
     schedules = [*registry.all_schedules(), *((schedule, PROBE) for schedule in PROBE.schedules)]
     assert len(rules) == len(schedules) > 0
     for schedule, spec in schedules:
@@ -287,3 +292,29 @@ def test_handlers_exist_in_the_packaged_code(artifacts: tuple[Any, Any]) -> None
             elif isinstance(node, ast.ImportFrom):
                 names |= {alias.asname or alias.name for alias in node.names}
         assert spec.attribute in names, f"{spec.name}: {spec.module} defines no {spec.attribute!r}"
+
+
+@pytest.mark.parametrize("name", ["meta_webhook", "twilio_webhook"])
+def test_provider_webhooks_only_enqueue_and_read_their_secret(synth: Synthesized, name: str) -> None:
+    queue, secret = synth.id_of("queue:inbound"), synth.id_of("secret:webhooks")
+    spec = registry.function(name)
+    log_groups = references(synth.function(name)["LoggingConfig"]["LogGroup"])
+    pairs = {
+        (action, target)
+        for action, target in _granted(synth, spec)
+        if target not in log_groups and action not in XRAY
+    }
+    assert {("sqs:SendMessage", queue), ("secretsmanager:GetSecretValue", secret)} <= pairs
+    assert {target for _, target in pairs} == {queue, secret}
+    assert pairs <= {(action, queue) for action in ALLOWED_ACTIONS[("queue", "send")]} | {
+        (action, secret) for action in ALLOWED_ACTIONS[("secret", "read")]
+    }
+    assert not [action for action, _ in pairs if action.startswith(("dynamodb:", "s3:", "sns:", "kms:"))]
+
+
+def test_inbound_processor_reads_and_writes_the_attachments_bucket(synth: Synthesized) -> None:
+    pairs = set(_granted(synth, registry.function("inbound_processor")))
+    bucket = synth.id_of("bucket:attachments")
+    assert {("s3:GetObject*", bucket), ("s3:PutObject", bucket), ("s3:List*", bucket)} <= pairs
+    assert {target for action, target in pairs if action.startswith("s3:")} == {bucket}
+    assert not [action for action, _ in pairs if action.startswith(("sns:", "secretsmanager:"))]
