@@ -460,7 +460,7 @@ class _HtmlToText(HTMLParser):
         line = "".join(self._current)
         line = line if self._pre else " ".join(line.split())
         if line.strip() or force:
-            self.lines.append("> " * self._quote + line if line.strip() else ">" * self._quote)
+            self.lines.append("> " * self._quote + line if line.strip() else ("> " * self._quote).rstrip())
         self._current = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -498,7 +498,7 @@ class _HtmlToText(HTMLParser):
 
     def _paragraph(self) -> None:
         if self.lines and self.lines[-1].strip("> "):
-            self.lines.append(">" * self._quote)
+            self.lines.append(("> " * self._quote).rstrip())
 
     def handle_data(self, data: str) -> None:
         if not self._skip:

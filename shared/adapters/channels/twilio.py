@@ -86,6 +86,8 @@ def envelope_params(payload: Mapping[str, object]) -> dict[str, str]:
 
     Form bodies are parsed; a JSON body (``bodySHA256`` callbacks) is read as a flat object.
     """
+    if "eventbridge" in payload:
+        raise ChannelPayloadError("twilio: an EventBridge event; Amazon Connect goes to connect.parse")
     raw_params = payload.get("params")
     if isinstance(raw_params, Mapping) and raw_params:
         return _flatten(raw_params)

@@ -230,3 +230,12 @@ def test_an_envelope_without_body_or_params_is_an_error():
     env = InboundEnvelope(channel=Channel.sms, received_at=RECEIVED_AT, reference="D1", payload={})
     with pytest.raises(ChannelPayloadError, match="no params and no body"):
         twilio.parse(env, "fb")
+
+
+def test_a_connect_event_routed_here_says_where_it_belongs():
+    from shared.domain.inbound import InboundEnvelope
+
+    payload = {"eventbridge": {"source": "aws.connect", "detail": {}}}
+    env = InboundEnvelope(channel=Channel.phone, received_at=RECEIVED_AT, reference="r", payload=payload)
+    with pytest.raises(ChannelPayloadError, match=r"connect\.parse"):
+        twilio.parse(env, "fb")
