@@ -265,7 +265,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
             **TABLE_ENV,
             "ATTACHMENTS_BUCKET": Ref("bucket:attachments", "name"),
             "INBOUND_EMAIL_TOPIC_ARN": Ref("topic:inbound-email", "arn"),
-            "EMAIL_RECEIPT_RULE": EMAIL_RECEIPT.rule_name,
+            "INBOUND_EMAIL_PREFIX": EMAIL_RECEIPT.prefix,
         },
         grants=(
             Grant("table", "read_write"),

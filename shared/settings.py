@@ -38,9 +38,12 @@ class ChannelWebhookSettings(BaseSettings):
 class ProcessorSettings(BaseSettings):
     table_name: str = Field(alias="TABLE_NAME", min_length=1)
     attachments_bucket: str = Field(alias="ATTACHMENTS_BUCKET", min_length=1)
-    # Only SES notifications from this topic and receipt rule are accepted as email.
+    # Only SES notifications of our receipt rule are accepted as email: published on this topic,
+    # about mail its S3 action stored in the attachments bucket under this prefix. (SES does not
+    # put the rule's name in the notification; its topic and action are what identify it.)
     inbound_email_topic_arn: str = Field(alias="INBOUND_EMAIL_TOPIC_ARN", min_length=1)
-    email_receipt_rule: str = Field(alias="EMAIL_RECEIPT_RULE", min_length=1)
+    inbound_email_prefix: str = Field(alias="INBOUND_EMAIL_PREFIX", min_length=1)
+    support_email_domains: str = Field(default="", alias="SUPPORT_EMAIL_DOMAINS")
 
 
 class ApiSettings(BaseSettings):

@@ -78,7 +78,7 @@ def provision_moto() -> tuple[dict[str, str], dict[str, Any]]:
         "INBOUND_QUEUE_URL": queue_url,
         "ATTACHMENTS_BUCKET": "guichet-attachments",
         "INBOUND_EMAIL_TOPIC_ARN": topic_arn,
-        "EMAIL_RECEIPT_RULE": registry.EMAIL_RECEIPT.rule_name,
+        "INBOUND_EMAIL_PREFIX": registry.EMAIL_RECEIPT.prefix,
         "WEBHOOK_SECRETS_ARN": secret_arn,
         # The published Twilio samples are signed for this host.
         "PUBLIC_BASE_URL": "https://api.example.com",

@@ -6,6 +6,7 @@ maxReceiveCount (5), moves it to the dead-letter queue. Nothing is lost.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import boto3
@@ -14,30 +15,42 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from shared.adapters.aws.s3_blobs import S3Blobs
 from shared.adapters.clock import SystemClock
 from shared.adapters.dynamodb.repository import DynamoRepository
-from shared.services.inbound_router import decode_record, process_envelope
+from shared.services.email_intake import EmailPolicy, email_events
+from shared.services.inbound_router import Parser, decode_record, parsers_with, process_envelope
 from shared.settings import ProcessorSettings, load
 
 logger = Logger()
 metrics = Metrics()
-processor = BatchProcessor(event_type=EventType.SQS)
-_wired: tuple[DynamoRepository, SystemClock] | None = None
+# Report every failed record (even when all failed) instead of raising: the same retries and
+# DLQ after maxReceiveCount, without a traceback per batch in the logs.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+_wired: tuple[DynamoRepository, SystemClock, dict[Any, Parser]] | None = None
 
 
-def _wire() -> tuple[DynamoRepository, SystemClock]:
+def _wire() -> tuple[DynamoRepository, SystemClock, dict[Any, Parser]]:
     global _wired  # noqa: PLW0603 (one wiring per cold start)
     if _wired is None:
         settings = load(ProcessorSettings)
         table = boto3.resource("dynamodb").Table(settings.table_name)
-        _wired = (DynamoRepository(table), SystemClock())
+        policy = EmailPolicy(
+            topic_arn=settings.inbound_email_topic_arn,
+            bucket=settings.attachments_bucket,
+            prefix=settings.inbound_email_prefix,
+            support_domains=tuple(d for d in settings.support_email_domains.split(",") if d),
+        )
+        blobs = S3Blobs(boto3.client("s3"), settings.attachments_bucket)
+        parsers = parsers_with(partial(email_events, policy=policy, blobs=blobs))
+        _wired = (DynamoRepository(table), SystemClock(), parsers)
     return _wired
 
 
 def record_handler(record: SQSRecord) -> None:
-    repo, clock = _wire()
+    repo, clock, parsers = _wire()
     envelope = decode_record(record.body, clock)
-    results = process_envelope(repo, clock, envelope, record.message_id)
+    results = process_envelope(repo, clock, envelope, record.message_id, parsers=parsers)
     for result in results:
         if result.duplicate:
             metrics.add_metric(name="DuplicateDeliveries", unit=MetricUnit.Count, value=1)
@@ -60,5 +73,8 @@ def record_handler(record: SQSRecord) -> None:
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
+        event=event,
+        record_handler=record_handler,
+        processor=processor,
+        context=context,
     )

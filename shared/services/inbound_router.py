@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.adapters.channels import meta, portal, twilio, web_form
+from shared.adapters.channels import connect, meta, portal, twilio, web_form
 from shared.adapters.channels.errors import ChannelPayloadError
 from shared.domain.common import Channel
 from shared.domain.inbound import InboundEnvelope, InboundEvent
@@ -40,6 +40,21 @@ PARSERS: dict[Channel, Parser] = {
     Channel.sms: twilio.parse,
     Channel.phone: twilio.parse,
 }
+
+
+def _phone(envelope: InboundEnvelope, fallback: str) -> list[InboundEvent]:
+    """Twilio voice callbacks come through our webhook; Amazon Connect through EventBridge."""
+    if "eventbridge" in envelope.payload:
+        return connect.parse(envelope, fallback)
+    return twilio.parse(envelope, fallback)
+
+
+PARSERS[Channel.phone] = _phone
+
+
+def parsers_with(email_parser: Parser) -> dict[Channel, Parser]:
+    """Every channel's parser; email needs I/O (S3), so the processor binds it at wiring time."""
+    return {**PARSERS, Channel.email: email_parser}
 
 
 class UnsupportedRecord(ChannelPayloadError):
