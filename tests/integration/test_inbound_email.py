@@ -117,5 +117,5 @@ def test_a_redelivered_email_changes_nothing(aws, lambda_context):
     processor(event, lambda_context)
     processor(event, lambda_context)
 
-    repo, ticket, _ = _only_message(aws)
+    _, ticket, _ = _only_message(aws)
     assert ticket.message_count == 1
