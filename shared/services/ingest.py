@@ -104,14 +104,26 @@ def thread_target(
     return None, None
 
 
+# Keys only someone in the email thread can know; a typed [#REF] subject token is not one.
+THREAD_KEYS_THAT_IDENTIFY = frozenset({"plus_tag", "in_reply_to", "references"})
+
+
 def _attempt(
     repo: Repository, clock: Clock, inbound: InboundMessage, taken: set[tuple[str, str]]
 ) -> IngestResult:
     now = clock.now()
     found = find_customer(repo, inbound)
+    current, match = thread_target(repo, inbound, found.value if found else None)
+    if found is None and current is not None and match in THREAD_KEYS_THAT_IDENTIFY:
+        # An unknown address answering in the ticket's own thread is the ticket's customer
+        # writing from another address: the address joins their profile, with the evidence.
+        found = repo.get_customer(current.value.customer_id)
+        if found is not None:
+            inbound = inbound.model_copy(
+                update={"metadata": {**inbound.metadata, "identity_linked_by": f"email thread ({match})"}}
+            )
     customer = found.value if found else intake.new_customer(inbound, now)
 
-    current, match = thread_target(repo, inbound, customer if found else None)
     if current is not None and intake.wants_own_ticket(inbound, current.value):
         current, match = None, None
     ticket = current.value if current else intake.open_ticket(inbound, customer.id, now)

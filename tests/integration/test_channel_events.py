@@ -272,3 +272,69 @@ def test_email_threads_by_plus_tag_then_message_id_then_subject_token(aws):
         "references",
         "plus_tag",
     ]
+
+
+def test_an_unknown_address_replying_in_the_thread_joins_the_ticket_customers_profile(aws):
+    repo, clock = DynamoRepository(aws["table"]), FixedClock()
+    first = record_event(
+        repo,
+        clock,
+        InboundMessage(
+            dedup_key="whatsapp:wamid.1",
+            channel=Channel.whatsapp,
+            identities=[PHONE],
+            text="Bonjour",
+            sent_at=clock.now(),
+        ),
+    )
+    clock.advance(minutes=10)
+
+    reply = record_event(
+        repo,
+        clock,
+        InboundMessage(
+            dedup_key="email:<r1@example.org>",
+            channel=Channel.email,
+            identities=[EMAIL],
+            text="suite",
+            thread_hints=ThreadHints(plus_tag_ticket=first.ticket_id),
+            sent_at=clock.now(),
+        ),
+    )
+
+    assert (reply.customer_id, reply.ticket_id) == (first.customer_id, first.ticket_id)
+    assert repo.identity_owner("email", "jean@example.net") == first.customer_id
+    [_, message] = _messages(repo, first.ticket_id)
+    assert message.metadata["identity_linked_by"] == "email thread (plus_tag)"
+
+
+def test_a_typed_subject_token_does_not_attach_an_unknown_address_to_the_customer(aws):
+    repo, clock = DynamoRepository(aws["table"]), FixedClock()
+    first = record_event(
+        repo,
+        clock,
+        InboundMessage(
+            dedup_key="whatsapp:wamid.2",
+            channel=Channel.whatsapp,
+            identities=[PHONE],
+            text="Bonjour",
+            sent_at=clock.now(),
+        ),
+    )
+    clock.advance(minutes=10)
+
+    stranger = record_event(
+        repo,
+        clock,
+        InboundMessage(
+            dedup_key="email:<s1@example.org>",
+            channel=Channel.email,
+            identities=[EMAIL],
+            text="je suis le livreur",
+            thread_hints=ThreadHints(subject_ticket=first.ticket_id),
+            sent_at=clock.now(),
+        ),
+    )
+
+    assert stranger.ticket_id == first.ticket_id  # the exchange stays on the case...
+    assert stranger.customer_id != first.customer_id  # ...but the stranger is not the customer
