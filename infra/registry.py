@@ -283,9 +283,20 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         routes=(
             Route("GET", "/api/tickets", auth="staff"),
             Route("GET", "/api/tickets/{ticket_id}", auth="staff"),
+            Route("GET", "/api/customers/{customer_id}", auth="staff"),
+            Route("POST", "/api/customers/{customer_id}/merges/{merged_id}/undo", auth="staff"),
         ),
         env={**TABLE_ENV},
-        grants=(Grant("table", "read"),),
+        grants=(Grant("table", "read_write"),),  # agents change tickets and profiles (undo a merge)
+    ),
+    FunctionSpec(
+        name="portal_api",
+        handler="functions.portal_api.handler.handler",
+        description="Customer space: a signed-in customer's messages, behind the customer JWT authorizer",
+        settings="shared.settings.PortalSettings",
+        routes=(Route("POST", "/api/portal/messages", auth="customer"),),
+        env={"INBOUND_QUEUE_URL": Ref("queue:inbound", "url")},
+        grants=(Grant("queue:inbound", "send"),),
     ),
 )
 
