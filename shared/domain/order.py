@@ -71,12 +71,15 @@ class Payment(DomainModel):
 
 
 class Shipment(DomainModel):
+    id: str | None = None  # the platform's fulfillment id (Shopify), to update it in place
     carrier: str | None = None
     tracking_number: str | None = None
     tracking_url: str | None = None
     status: str | None = None  # e.g. in_transit, delivered
     shipped_at: datetime | None = None
     delivered_at: datetime | None = None
+    line_quantities: dict[str, int] = Field(default_factory=dict)  # order line id -> quantity shipped
+    source_updated_at: datetime | None = None  # the platform's updated_at: older news never wins
 
 
 class StageEvent(DomainModel):
@@ -101,5 +104,80 @@ class Order(DomainModel):
     total: Decimal = Decimal("0")
     currency: str = "EUR"
     source_updated_at: datetime | None = None  # to refuse out-of-order webhook updates
+    created_at: datetime
+    updated_at: datetime
+    # --- synced from an e-commerce platform (Shopify, WooCommerce) or an import
+    email: str | None = None  # the contact the platform holds for this order
+    phone: str | None = None
+    platform_customer_id: str | None = None
+    checkout_token: str | None = None  # Shopify: the checkout this order completed
+    fulfillment_status: str | None = None  # the platform's word (fulfilled, partial, completed...)
+    placed_at: datetime | None = None  # when the customer ordered (the platform's created_at)
+    cancelled_at: datetime | None = None
+    deleted_at: datetime | None = None  # deleted on the platform (WooCommerce order.deleted)
+    delivered_at: datetime | None = None
+    satisfaction_requested_at: datetime | None = None  # the satisfaction stage was asked for
+
+    def is_delivered(self) -> bool:
+        """Every line shipped by delivered shipments, or the platform says fulfilled and every
+        shipment it told us about is delivered (platforms do not always itemise shipments)."""
+        if self.delivered_at is not None:
+            return True
+        delivered = [s for s in self.shipments if s.status == "delivered"]
+        if not delivered or len(delivered) < len(self.shipments):
+            return False
+        if self.fulfillment_status == "fulfilled":
+            return True
+        shipped: dict[str, int] = {}
+        for shipment in delivered:
+            for line_id, quantity in shipment.line_quantities.items():
+                shipped[line_id] = shipped.get(line_id, 0) + quantity
+        return bool(self.lines) and all(shipped.get(line.id, 0) >= line.quantity for line in self.lines)
+
+
+class OrderLinkKind(StrEnum):
+    ticket = "ticket"
+    message = "message"
+
+
+class OrderLink(DomainModel):
+    """A ticket (or one message of a ticket) about an order: what the 360 order view gathers."""
+
+    kind: OrderLinkKind
+    order_id: str
+    ticket_id: str
+    message_id: str | None = None
+    linked_at: datetime
+    linked_by: str = "system"
+
+
+class CheckoutStatus(StrEnum):
+    open = "open"  # the customer is (or was) at the checkout, no order yet
+    completed = "completed"  # an order came out of it
+    abandoned = "abandoned"  # no order after the configured delay: shown on the profile
+    recovered = "recovered"  # ordered after all, once it had been reported abandoned
+
+
+class Checkout(DomainModel):
+    """A platform checkout (Shopify ``checkouts/*``): an abandoned cart when no order follows."""
+
+    id: str
+    source: OrderSource
+    token: str
+    cart_token: str | None = None
+    customer_id: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    platform_customer_id: str | None = None
+    lines: list[OrderLine] = Field(default_factory=list)
+    total: Decimal = Decimal("0")
+    currency: str = "EUR"
+    recovery_url: str | None = None
+    status: CheckoutStatus = CheckoutStatus.open
+    order_id: str | None = None
+    source_created_at: datetime | None = None
+    source_updated_at: datetime | None = None
+    completed_at: datetime | None = None
+    abandoned_at: datetime | None = None
     created_at: datetime
     updated_at: datetime
