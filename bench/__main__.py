@@ -7,6 +7,7 @@ Operations run on moto in this process, through the real handlers, from events/ 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import io
 import json
 import logging
@@ -89,20 +90,16 @@ def _capture(invoke: Callable[[], Any]) -> tuple[Any, Tally, int]:
     return result, tally, len(buffer.getvalue().encode())
 
 
-def _operations() -> list[Measure]:
-    import boto3
+def _operations() -> tuple[list[Measure], list[ChannelMeasure]]:
     from moto import mock_aws
 
-    from shared.adapters.dynamodb.schema import create_table_kwargs
-    from tests.support import LambdaContext, load_event
+    from tests.support import LambdaContext, load_event, provision_moto, sqs_event
 
     measures: list[Measure] = []
     with mock_aws():
-        boto3.client("dynamodb").create_table(**create_table_kwargs("guichet-bench"))
-        sqs = boto3.client("sqs")
-        queue_url = sqs.create_queue(QueueName="guichet-inbound")["QueueUrl"]
-        os.environ["TABLE_NAME"] = "guichet-bench"
-        os.environ["INBOUND_QUEUE_URL"] = queue_url
+        env, handles = provision_moto()
+        os.environ.update(env)
+        sqs, queue_url = handles["sqs"], handles["queue_url"]
 
         from functions.agent_api import handler as api
         from functions.form_webhook import handler as form
@@ -117,13 +114,7 @@ def _operations() -> list[Measure]:
         measures.append(Measure("form webhook (POST /webhooks/form)", "form_webhook", tally, logged, True))
 
         [queued] = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=1)["Messages"]
-
-        def sqs_event(body: str, message_id: str) -> dict[str, Any]:
-            event = load_event("inbound_processor/form_record")
-            event["Records"][0].update({"body": body, "messageId": message_id})
-            return event
-
-        first = sqs_event(queued["Body"], queued["MessageId"])
+        first = sqs_event([queued])
         _, tally, logged = _capture(lambda: processor.handler(first, context))
         measures.append(
             Measure(
@@ -134,7 +125,7 @@ def _operations() -> list[Measure]:
         envelope = json.loads(queued["Body"])
         envelope["dedup_key"] = "web_form:bench-second"
         envelope["payload"]["client_submission_id"] = "bench-second"
-        second = sqs_event(json.dumps(envelope), "bench-second")
+        second = sqs_event([{"MessageId": "bench-second", "Body": json.dumps(envelope)}])
         _, tally, logged = _capture(lambda: processor.handler(second, context))
         measures.append(
             Measure(
@@ -162,7 +153,50 @@ def _operations() -> list[Measure]:
 
         _, tally, logged = _capture(lambda: api.handler(load_event("agent_api/list_tickets"), context))
         measures.append(Measure("list tickets (25 per page)", "agent_api", tally, logged, True))
-    return measures
+
+        channels = _channel_operations(handles, context)
+    return measures, channels
+
+
+@dataclass
+class ChannelMeasure:
+    channel: str
+    webhook: Measure | None  # None: no HTTP hop (SES -> SNS -> SQS)
+    first: Measure  # processing a first message (new customer, new ticket)
+    known: Measure  # processing a later message (known customer, open ticket)
+
+
+def _channel_operations(handles: dict[str, Any], context: Any) -> list[ChannelMeasure]:
+    """Per channel: the webhook (warm: the secret is cached) and the processor, from events/."""
+    from bench.channel_events import SCENARIOS
+    from functions.inbound_processor import handler as processor
+    from tests.support import sqs_event
+
+    sqs, queue_url = handles["sqs"], handles["queue_url"]
+    results = []
+    for scenario in SCENARIOS:
+        deliveries = scenario.deliveries(handles)  # three: warm-up, first message, later message
+        webhook_measure = None
+        bodies = []
+        for index, delivery in enumerate(deliveries):
+            if scenario.function is None:
+                bodies.append({"MessageId": f"{scenario.channel}-{index}", "Body": delivery})
+                continue
+            module = importlib.import_module(f"functions.{scenario.function}.handler")
+            _, tally, logged = _capture(lambda m=module, d=delivery: m.handler(d, context))
+            assert _, f"{scenario.channel}: the webhook refused the delivery"
+            if index == 2:
+                webhook_measure = Measure(scenario.channel, scenario.function, tally, logged, True)
+            [queued] = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=1)["Messages"]
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=queued["ReceiptHandle"])
+            bodies.append(queued)
+        _capture(lambda b=bodies[0]: processor.handler(sqs_event([b]), context))  # warm-up
+        processed = []
+        for body in bodies[1:]:
+            _, tally, logged = _capture(lambda b=body: processor.handler(sqs_event([b]), context))
+            processed.append(Measure(scenario.channel, "inbound_processor", tally, logged, False, True))
+        results.append(ChannelMeasure(scenario.channel, webhook_measure, processed[0], processed[1]))
+    return results
 
 
 def _first_ticket(api: Any, context: Any, load_event: Callable[[str], dict[str, Any]]) -> str:
@@ -185,7 +219,46 @@ def _import_ms(module: str | None, source: str | None = None, runs: int = 7) -> 
     return statistics.median(samples)
 
 
-def _report(measures: list[Measure], imports: list[tuple[str, float]], naive_ms: float) -> str:
+def _channel_report(channels: list[ChannelMeasure]) -> list[str]:
+    lines = [
+        "",
+        "## Per channel (issue: omnichannel ingestion)",
+        "",
+        "Webhook: one warm invocation (the signing secret is cached per container for 5 minutes; a cold",
+        "container adds one `secretsmanager:GetSecretValue`). Processing: one message of a known customer",
+        "joining their open ticket, then (in brackets) a first message creating customer and ticket.",
+        "Targets: webhook 1 AWS call; processor at most 3 reads and 8 write units per message.",
+        "",
+        "| channel | webhook AWS calls | processor reads (first) | items read | write units (first)"
+        " | S3 calls | $ per million messages |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for c in channels:
+
+        def reads(m: Measure) -> int:
+            return sum(
+                n for name, n in m.tally.calls.items() if name in ("dynamodb:GetItem", "dynamodb:Query")
+            )
+
+        webhook = (
+            "n/a (SES, SNS)"
+            if c.webhook is None
+            else ", ".join(f"{name} {n}" for name, n in sorted(c.webhook.tally.calls.items()))
+        )
+        s3 = sum(n for name, n in c.known.tally.calls.items() if name.startswith("s3:"))
+        dollars = sum(c.known.dollars_per_million().values()) + (
+            sum(c.webhook.dollars_per_million().values()) if c.webhook else 0.0
+        )
+        lines.append(
+            f"| {c.channel} | {webhook} | {reads(c.known)} ({reads(c.first)}) | {c.known.tally.items_read}"
+            f" | {c.known.tally.write_units:g} ({c.first.tally.write_units:g}) | {s3} | {dollars:.2f} |"
+        )
+    return lines
+
+
+def _report(
+    measures: list[Measure], channels: list[ChannelMeasure], imports: list[tuple[str, float]], naive_ms: float
+) -> str:
     lines = [
         "# Benchmark results",
         "",
@@ -226,6 +299,8 @@ def _report(measures: list[Measure], imports: list[tuple[str, float]], naive_ms:
         f" **${per_message:.2f} per million** (cost-model.md: floor about $3.1, realistic buffered"
         " design about $9.8).",
         "",
+        *_channel_report(channels),
+        "",
         "## Cold import time of each handler module (fresh interpreter, median of 7)",
         "",
         "| module | ms | vs naive module |",
@@ -238,10 +313,10 @@ def _report(measures: list[Measure], imports: list[tuple[str, float]], naive_ms:
 
 
 def main() -> None:
-    measures = _operations()
+    measures, channels = _operations()
     naive = _import_ms(None, source=NAIVE_MODULE)
     imports = [(spec.module, _import_ms(spec.module)) for spec in registry.FUNCTIONS]
-    report = _report(measures, imports, naive)
+    report = _report(measures, channels, imports, naive)
     (ROOT / "bench" / "results.md").write_text(report)
     print(report)
 

@@ -19,4 +19,7 @@ ASSUMED_DURATION_MS = {
     "form_webhook": 30,
     "inbound_processor": 60,
     "agent_api": 40,
+    "meta_webhook": 20,  # verify an HMAC, one SQS send
+    "twilio_webhook": 20,
+    "portal_api": 30,
 }
