@@ -154,9 +154,10 @@ class SesEmailClient:
         references = references_header(reply.references, reply.in_reply_to)
         if references:
             message["References"] = " ".join(f"<{ref}>" for ref in references)
-        message.set_content(reply.text or "", charset="utf-8")
+        # Quoted-printable keeps every part 7-bit: SES and old relays need no 8BITMIME.
+        message.set_content(reply.text or "", charset="utf-8", cte="quoted-printable")
         if reply.html:
-            message.add_alternative(reply.html, subtype="html", charset="utf-8")
+            message.add_alternative(reply.html, subtype="html", charset="utf-8", cte="quoted-printable")
         for file in reply.files:
             maintype, _, subtype = file.content_type.partition("/")
             message.add_attachment(
