@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from email.errors import HeaderParseError
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -42,6 +43,7 @@ PROVIDER = "ses"
 MAX_REFERENCES = 20  # keep the root and the most recent ids (RFC 5322 allows trimming)
 
 _TOKEN = re.compile(r"\s*\[#[0-9A-Za-z]{8}\]")
+_ADDRESS = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 _REPLY_PREFIX = re.compile(r"^\s*(re|aw|tr|sv|antw)\s*:", re.IGNORECASE)
 _UNAVAILABLE = frozenset(
     {
@@ -136,13 +138,16 @@ class SesEmailClient:
             raise UnsupportedReply(PROVIDER, f"SES sends email, not {reply.channel.value}")
         if not reply.text and not reply.html and not reply.files:
             raise UnsupportedReply(PROVIDER, "nothing to send: no text, no HTML, no file")
+        to = reply.to.strip()
+        if not _ADDRESS.match(to):
+            raise UnsupportedReply(PROVIDER, "invalid recipient address")
         message = EmailMessage(policy=SMTP)
         try:
             message["From"] = Address(
                 display_name=_one_line(self.config.from_name or ""), addr_spec=self.config.from_address
             )
-            message["To"] = Address(display_name=_one_line(reply.to_name or ""), addr_spec=reply.to.strip())
-        except (ValueError, IndexError) as error:
+            message["To"] = Address(display_name=_one_line(reply.to_name or ""), addr_spec=to)
+        except (ValueError, IndexError, HeaderParseError) as error:
             raise UnsupportedReply(PROVIDER, f"invalid address ({type(error).__name__})") from None
         message["Reply-To"] = self.reply_to_address(reply.ticket_id)
         message["Subject"] = reply_subject(

@@ -25,7 +25,7 @@ TEXT = Draft(text="Bonjour, votre colis part demain.")
 
 def decide(channel: Channel, ago: timedelta | None, draft: Draft = TEXT, **kw: object):
     last = None if ago is None else NOW - ago
-    return check_outbound(channel, draft, last_inbound_at=last, now=NOW, **kw)  # type: ignore[arg-type]
+    return check_outbound(channel, draft, last_inbound_at=last, now=NOW, **kw)
 
 
 # --- WhatsApp -----------------------------------------------------------------------------
