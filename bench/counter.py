@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,13 +26,42 @@ def _size(item: dict[str, Any]) -> int:
     return len(json.dumps(item, default=str).encode())
 
 
-def _gsis(item: dict[str, Any]) -> int:
-    return sum(1 for idx in INDEXES if idx.partition_key in item and idx.sort_key in item)
+def _gsis(item: dict[str, Any], touched: set[str] | None = None) -> int:
+    """Indexes a write to ``item`` must update: those whose keys it carries and, for an update,
+    whose keys or projected attributes the update touches (ALL projection: any attribute)."""
+    count = 0
+    for idx in INDEXES:
+        if idx.partition_key not in item or idx.sort_key not in item:
+            continue
+        if (
+            touched is None
+            or idx.projection is None
+            or touched & {idx.partition_key, idx.sort_key, *idx.projection}
+        ):
+            count += 1
+    return count
 
 
-def _write_units(item: dict[str, Any]) -> float:
+def _write_units(item: dict[str, Any], touched: set[str] | None = None) -> float:
     units = math.ceil(_size(item) / 1024)
-    return units * (1 + _gsis(item))
+    return units * (1 + _gsis(item, touched))
+
+
+_CLAUSE = re.compile(r"\b(SET|ADD|REMOVE|DELETE)\b")
+
+
+def _touched(update: dict[str, Any]) -> set[str]:
+    """Top-level attributes an UpdateExpression writes (``#name`` placeholders resolved)."""
+    names = update.get("ExpressionAttributeNames", {})
+    parts = _CLAUSE.split(update["UpdateExpression"])
+    touched: set[str] = set()
+    for keyword, body in zip(parts[1::2], parts[2::2], strict=True):
+        for action in body.split(","):
+            target = action.split("=", 1)[0] if keyword == "SET" else action.strip().split(" ", 1)[0]
+            root = re.split(r"[.\[]", target.strip(), maxsplit=1)[0]
+            if root:
+                touched.add(names.get(root, root))
+    return touched
 
 
 @dataclass
@@ -84,7 +114,7 @@ class _Recorder:
                     t.write_units += 2 * _write_units(entry["Put"]["Item"])
                 elif "Update" in entry:
                     after = self._read_back(client, entry["Update"])
-                    t.write_units += 2 * _write_units(after)
+                    t.write_units += 2 * _write_units(after, _touched(entry["Update"]))
 
     def _read_back(self, client: BaseClient, update: dict[str, Any]) -> dict[str, Any]:
         """An updated item's size decides its cost: read it back, outside the tally."""

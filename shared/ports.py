@@ -15,7 +15,7 @@ from shared.domain.inbound import InboundEnvelope
 from shared.domain.intake import ContactUpdate, TicketUpdate
 from shared.domain.merge import MergePlan, UndoPlan
 from shared.domain.message import DeliveryStatus, Message
-from shared.domain.ticket import Ticket
+from shared.domain.ticket import Ticket, TicketSummary
 from shared.domain.timeline import TimelineEntry
 
 T = TypeVar("T")
@@ -101,7 +101,7 @@ class Repository(Protocol):
         self, ticket_id: str, limit: int, cursor: str | None
     ) -> tuple[Ticket | None, Page[Message]]: ...
 
-    def list_tickets(self, limit: int, cursor: str | None) -> Page[Ticket]: ...
+    def list_tickets(self, limit: int, cursor: str | None) -> Page[TicketSummary]: ...
 
     def customer_timeline(self, customer_id: str, limit: int, cursor: str | None) -> Page[TimelineEntry]: ...
 

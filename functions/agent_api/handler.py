@@ -17,7 +17,7 @@ from shared.adapters.dynamodb.repository import DynamoRepository
 from shared.domain.customer import Customer
 from shared.domain.errors import Conflict, InvalidCursor, NotFound
 from shared.domain.message import Message
-from shared.domain.ticket import Ticket
+from shared.domain.ticket import Ticket, TicketSummary
 from shared.domain.timeline import TimelineEntry
 from shared.services import customers, merges, tickets
 from shared.settings import ApiSettings, load
@@ -36,7 +36,7 @@ def _repository() -> DynamoRepository:
 
 
 class TicketList(BaseModel):
-    items: list[Ticket]
+    items: list[TicketSummary]
     next_cursor: str | None
 
 

@@ -35,5 +35,10 @@ class Data(Construct):
                 index_name=index.name,
                 partition_key=_string(index.partition_key),
                 sort_key=_string(index.sort_key),
-                projection_type=dynamodb.ProjectionType.ALL,
+                projection_type=(
+                    dynamodb.ProjectionType.ALL
+                    if index.projection is None
+                    else dynamodb.ProjectionType.INCLUDE
+                ),
+                non_key_attributes=None if index.projection is None else list(index.projection),
             )

@@ -90,7 +90,8 @@ def ticket_update(ticket: Ticket, message: InboundMessage, now: datetime) -> Tic
         status=status,
         channel=message.channel,
         message_at=message.sent_at,
-        order_number=message.order_number,
+        # Only when the ticket has none: it is shown in the list, and rewriting it costs an index write.
+        order_number=message.order_number if ticket.order_number is None else None,
         now=now,
     )
 

@@ -133,3 +133,22 @@ class Ticket(DomainModel):
     merged_into: str | None = None
     created_at: datetime
     updated_at: datetime
+
+
+class TicketSummary(DomainModel):
+    """A ticket as the agents' list shows it: what the list index projects, nothing that changes
+    with every message (see schema.TICKET_LIST_ATTRIBUTES)."""
+
+    id: str
+    subject: str | None = None
+    type: TicketType = TicketType.unqualified
+    topic: Topic = Topic.general
+    priority: Priority = Priority.normal
+    status: TicketStatus = TicketStatus.new
+    channel: Channel
+    customer_id: str
+    order_number: str | None = None
+    assignee_id: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    sla: SlaClock | None = None
+    created_at: datetime

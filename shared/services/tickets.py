@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from shared.domain.errors import NotFound
 from shared.domain.message import Message
-from shared.domain.ticket import Ticket
+from shared.domain.ticket import Ticket, TicketSummary
 from shared.ports import Page, Repository
 
 MAX_PAGE = 100
 
 
-def list_tickets(repo: Repository, limit: int, cursor: str | None) -> Page[Ticket]:
+def list_tickets(repo: Repository, limit: int, cursor: str | None) -> Page[TicketSummary]:
     return repo.list_tickets(limit=max(1, min(limit, MAX_PAGE)), cursor=cursor)
 
 

@@ -36,7 +36,11 @@ def test_indexes_match_the_schema(table: dict[str, Any]) -> None:
             {"AttributeName": index.partition_key, "KeyType": "HASH"},
             {"AttributeName": index.sort_key, "KeyType": "RANGE"},
         ]
-        assert gsi["Projection"] == {"ProjectionType": "ALL"}
+        if index.projection is None:
+            assert gsi["Projection"] == {"ProjectionType": "ALL"}
+        else:
+            assert gsi["Projection"]["ProjectionType"] == "INCLUDE"
+            assert sorted(gsi["Projection"]["NonKeyAttributes"]) == sorted(index.projection)
 
 
 def test_on_demand_protected_and_expiring(table: dict[str, Any]) -> None:

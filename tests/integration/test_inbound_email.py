@@ -23,7 +23,8 @@ def _stored_mail(aws, event):
 
 def _only_message(aws):
     repo = DynamoRepository(aws["table"])
-    [ticket] = repo.list_tickets(limit=10, cursor=None).items
+    [listed] = repo.list_tickets(limit=10, cursor=None).items
+    ticket = repo.get_ticket(listed.id).value
     [message] = repo.ticket_messages(ticket.id, limit=10, cursor=None)[1].items
     return repo, ticket, message
 

@@ -117,7 +117,7 @@ def test_links_tickets_and_messages(aws, orders: OrderRepository) -> None:
         orders.link_ticket("O1", "NOPE0000", NOW)
     with pytest.raises(NotFound, match="order"):
         orders.link_ticket("nope", "K7M3Q9XA", NOW)
-    assert orders.link_message("O1", "OTHER000", "M1", NOW) is True
+    assert orders.link_message("O1", "OTHER000", "M1", NOW, at=NOW) is True
     links = orders.order_links("O1")
     assert {(link.kind.value, link.ticket_id, link.message_id) for link in links} == {
         ("ticket", "K7M3Q9XA", None),

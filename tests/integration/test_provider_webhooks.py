@@ -119,7 +119,8 @@ def test_a_whatsapp_message_makes_a_customer_a_ticket_and_a_second_delivery_chan
     assert _process(aws, lambda_context) == {"batchItemFailures": []}
 
     repo = DynamoRepository(aws["table"])
-    [ticket] = repo.list_tickets(limit=10, cursor=None).items
+    [listed] = repo.list_tickets(limit=10, cursor=None).items
+    ticket = repo.get_ticket(listed.id).value
     assert ticket.channel.value == "whatsapp"
     assert ticket.message_count == 1
     customer = repo.get_customer(ticket.customer_id).value

@@ -32,9 +32,10 @@ def ticket_list_pk(shard: int) -> str:
 
 
 def ticket_list_keys(ticket_id: str, created_iso: str) -> dict[str, str]:
+    """GSI4: the agents' ticket list (see schema.TICKET_LIST_ATTRIBUTES for what it projects)."""
     return {
-        "gsi1pk": ticket_list_pk(shard_of(ticket_id, LIST_SHARDS)),
-        "gsi1sk": f"{created_iso}#{ticket_id}",
+        "gsi4pk": ticket_list_pk(shard_of(ticket_id, LIST_SHARDS)),
+        "gsi4sk": f"{created_iso}#{ticket_id}",
     }
 
 

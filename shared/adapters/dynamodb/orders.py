@@ -31,6 +31,7 @@ from shared.adapters.dynamodb.schema import DEDUP_TTL_DAYS, DUE_SHARDS, PARTITIO
 from shared.domain.common import iso
 from shared.domain.customer import Customer, Identity
 from shared.domain.errors import Conflict, Duplicate, IdentityTaken, NotFound
+from shared.domain.message import Message
 from shared.domain.order import (
     Checkout,
     CheckoutStatus,
@@ -176,6 +177,11 @@ class OrderRepository:
         )
         return [from_item(item, OrderLink) for item in response.get("Items", [])]
 
+    def get_message(self, ticket_id: str, sent_at: datetime, message_id: str) -> Message | None:
+        """One message of a ticket, addressed by its ``sent_at`` and id (a linked message)."""
+        item = self._get(keys.ticket_pk(ticket_id), keys.message_sk(iso(sent_at), message_id))
+        return from_item(item, Message) if item and item.get(ENTITY) == "message" else None
+
     # ----------------------------------------------------------------- orders: writes
     def save_order(self, order: Order, expected_version: int) -> int:
         """Replace the order if it is still at ``expected_version``; returns the new version.
@@ -298,26 +304,32 @@ class OrderRepository:
         return self._link(operations, order_id, ticket_id)
 
     def link_message(
-        self, order_id: str, ticket_id: str, message_id: str, at: datetime, by: str = "system"
+        self,
+        order_id: str,
+        ticket_id: str,
+        message_id: str,
+        message_sent_at: datetime,
+        *,
+        at: datetime,
+        by: str = "system",
     ) -> bool:
-        """Link one message (of a ticket not otherwise about this order) to the order."""
+        """Link one message (of a ticket not otherwise about this order) to the order.
+
+        ``message_sent_at`` is the message's ``sent_at``: with its id it addresses the message
+        item, so the order view reads it with one GetItem. False if it was already linked.
+        """
         link = OrderLink(
             kind=OrderLinkKind.message,
             order_id=order_id,
             ticket_id=ticket_id,
             message_id=message_id,
+            message_sent_at=message_sent_at,
             linked_at=at,
             linked_by=by,
         )
+        sk = order_keys.message_link_sk(ticket_id, message_id)
         operations = [
-            self._put(
-                to_item(
-                    link,
-                    "order_link",
-                    self._link_keys(order_id, order_keys.message_link_sk(ticket_id, message_id)),
-                ),
-                condition=_NEW,
-            ),
+            self._put(to_item(link, "order_link", self._link_keys(order_id, sk)), condition=_NEW),
             {
                 "ConditionCheck": {
                     "TableName": self._name,
@@ -420,6 +432,8 @@ class OrderRepository:
             operations.append(self._checkout_put(write.checkout, write.checkout_version))
         for customer_id, entry in write.timeline:
             operations.append(self._put(self._timeline_item(customer_id, entry)))
+        if not operations:
+            return
         if len(operations) > TRANSACTION_MAX:
             raise ValueError(f"{len(operations)} operations do not fit one transaction")
         self._transact(operations, dedup_key=write.dedup_key, identities=claimed)

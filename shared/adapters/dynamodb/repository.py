@@ -23,12 +23,12 @@ from shared.domain.errors import Conflict, Duplicate, IdentityTaken
 from shared.domain.intake import ContactUpdate, TicketUpdate
 from shared.domain.merge import MergePlan, UndoPlan, contact_totals
 from shared.domain.message import DeliveryStatus, Message
-from shared.domain.ticket import Ticket
+from shared.domain.ticket import Ticket, TicketSummary
 from shared.domain.timeline import TimelineEntry
 from shared.ports import InboundWrite, Page, ProviderMessageRef, Versioned
 
 _TABLE_KEYS = frozenset({PARTITION_KEY, SORT_KEY})
-_GSI1_KEYS = frozenset({PARTITION_KEY, SORT_KEY, "gsi1pk", "gsi1sk"})
+_LIST_KEYS = frozenset({PARTITION_KEY, SORT_KEY, "gsi4pk", "gsi4sk"})
 _NEW = f"attribute_not_exists({PARTITION_KEY})"
 
 
@@ -96,21 +96,21 @@ class DynamoRepository:
         last = response.get("LastEvaluatedKey")
         return Page(entries, cursors.encode({"after": last}) if last else None)
 
-    def list_tickets(self, limit: int, cursor: str | None) -> Page[Ticket]:
+    def list_tickets(self, limit: int, cursor: str | None) -> Page[TicketSummary]:
         """Newest first across the list shards: one Query per shard, merged by creation time.
 
         Reads at most LIST_SHARDS * limit items per page whatever the table size. The cursor
         holds each shard's position: absent = not started, a key = after it, None = exhausted.
         """
-        state = cursors.decode(cursor, _GSI1_KEYS) if cursor else {}
+        state = cursors.decode(cursor, _LIST_KEYS) if cursor else {}
         fetched: dict[str, tuple[list[dict[str, Any]], bool]] = {}
         for shard in range(LIST_SHARDS):
             name = str(shard)
             if name in state and state[name] is None:
                 continue
             params: dict[str, Any] = {
-                "IndexName": "GSI1",
-                "KeyConditionExpression": "gsi1pk = :pk",
+                "IndexName": "GSI4",
+                "KeyConditionExpression": "gsi4pk = :pk",
                 "ExpressionAttributeValues": {":pk": keys.ticket_list_pk(shard)},
                 "ScanIndexForward": False,
                 "Limit": limit,
@@ -120,7 +120,7 @@ class DynamoRepository:
             response = self._table.query(**params)
             fetched[name] = (response.get("Items", []), "LastEvaluatedKey" in response)
 
-        merged = [(str(item["gsi1sk"]), name, item) for name, (items, _) in fetched.items() for item in items]
+        merged = [(str(item["gsi4sk"]), name, item) for name, (items, _) in fetched.items() for item in items]
         chosen = heapq.nlargest(limit, merged, key=lambda entry: entry[0])
         next_state: dict[str, Any] = {name: None for name, position in state.items() if position is None}
         for name, (items, has_more) in fetched.items():
@@ -128,13 +128,13 @@ class DynamoRepository:
             taken = sum(1 for _, origin, _ in chosen if origin == name)
             if taken < len(items) or has_more:
                 if taken:
-                    next_state[name] = {k: str(items[taken - 1][k]) for k in _GSI1_KEYS}
+                    next_state[name] = {k: str(items[taken - 1][k]) for k in _LIST_KEYS}
                 elif name in state:
                     next_state[name] = state[name]
             else:
                 next_state[name] = None
         done = all(next_state.get(str(shard), "open") is None for shard in range(LIST_SHARDS))
-        tickets = [from_item(item, Ticket) for _, _, item in chosen]
+        tickets = [from_item(item, TicketSummary) for _, _, item in chosen]
         return Page(tickets, None if done else cursors.encode(next_state))
 
     def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
@@ -530,12 +530,12 @@ class DynamoRepository:
             ":status": change.status.value,
             ":expected_status": change.expected_status.value,
         }
-        sets = [
-            "last_message_at = :at",
-            "updated_at = :now",
-            "last_inbound_channel = :channel",
-            "#status = :status",
-        ]
+        sets = ["last_message_at = :at", "updated_at = :now", "last_inbound_channel = :channel"]
+        if change.status is not change.expected_status:
+            # Only then: status is projected in the list index, and writing it costs an index write.
+            sets.append("#status = :status")
+        else:
+            del values[":status"]
         if change.order_number:
             sets.append("order_number = if_not_exists(order_number, :order_number)")
             values[":order_number"] = change.order_number
