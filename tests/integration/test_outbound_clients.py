@@ -31,7 +31,7 @@ from shared.adapters.outbound import (
     UnsupportedReply,
     WhatsAppTemplate,
 )
-from shared.adapters.outbound.http import HttpClient, RetryPolicy, Timeouts
+from shared.adapters.outbound.http import HttpClient, HttpUnavailable, RetryPolicy, Timeouts
 from shared.adapters.outbound.meta_send import MetaSendClient, MetaSendConfig
 from shared.adapters.outbound.ses_email import SesEmailClient, SesEmailConfig
 from shared.adapters.outbound.twilio_sms import TwilioConfig, TwilioMessagesClient
@@ -322,6 +322,21 @@ def test_5xx_until_the_attempts_run_out(provider: FakeProvider, sleeps: Sleeps) 
     assert error.status == 502 and error.attempts == 3 and not error.ambiguous
     assert "HTTP 502 after 3 attempt(s)" in str(error)
     assert len(provider.requests) == 3 and len(sleeps) == 2
+
+
+def test_retries_stop_when_the_time_budget_is_spent(provider: FakeProvider, sleeps: Sleeps) -> None:
+    provider.script(Answer(503, "busy"))
+    ticks = iter(range(0, 1000, 8))  # every look at the clock: 8 more seconds
+    client = HttpClient(
+        provider.url,
+        retry=RetryPolicy(attempts=5, budget=20.0),
+        sleep=sleeps,
+        clock=lambda: float(next(ticks)),
+    )
+    with pytest.raises(HttpUnavailable) as caught:
+        client.request("POST", "/x", json_body={})
+    assert "no time left" in caught.value.reason and caught.value.attempts < 5
+    assert len(provider.requests) == caught.value.attempts
 
 
 def test_read_timeout_is_ambiguous_and_not_retried(provider: FakeProvider, sleeps: Sleeps) -> None:

@@ -12,7 +12,9 @@ Retries are bounded and only where a retry cannot send a message twice:
 A read timeout or a dropped connection *after* the request went out is ambiguous: the
 provider may have sent the message. It is not retried (unless ``retry_ambiguous``) and is
 reported with ``ambiguous=True`` so the caller can tell the agent to check before resending.
-4xx answers are never retried. Bodies are never logged (they carry customers' messages).
+All attempts share a time budget (20 s) under API Gateway's 30-second limit, so the agent
+gets an answer rather than a gateway timeout. 4xx answers are never retried. Bodies are never
+logged (they carry customers' messages).
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ class RetryPolicy:
     backoff: float = 0.25  # first delay; doubles each retry, with jitter
     max_delay: float = 2.0
     max_retry_after: float = 5.0  # a longer Retry-After: give up now, report it
+    budget: float = 20.0  # seconds for all attempts: the API Gateway integration gives up at 30
     retry_statuses: frozenset[int] = field(default_factory=lambda: frozenset({429, 500, 502, 503, 504}))
     retry_ambiguous: bool = False  # retry after the request was sent (may duplicate a send)
 
@@ -147,6 +150,7 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         jitter: Callable[[], float] = random.random,
+        clock: Callable[[], float] = time.monotonic,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         parts = urlsplit(base_url)
@@ -162,7 +166,9 @@ class HttpClient:
         self._headers = {"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})}
         self._sleep = sleep
         self._jitter = jitter
-        self._ssl_context = ssl_context
+        self._clock = clock
+        # Built once: loading the CA bundle costs milliseconds we need not pay per send.
+        self._ssl_context = ssl_context or (ssl.create_default_context() if parts.scheme == "https" else None)
 
     def request(
         self,
@@ -191,12 +197,14 @@ class HttpClient:
             target += "?" + urlencode(list(query.items()))
 
         attempts = self.retry.attempts
+        started = self._clock()
         last: HttpResponse | None = None
         reason = ""
         for attempt in range(1, attempts + 1):
             delay: float | None = None
             try:
-                response = self._once(method, target, body, all_headers)
+                remaining = self.retry.budget - (self._clock() - started)
+                response = self._once(method, target, body, all_headers, max(0.1, remaining))
             except _BeforeSend as error:
                 reason, last = error.reason, None
             except _Ambiguous as error:
@@ -222,6 +230,13 @@ class HttpClient:
             if attempt == attempts:
                 break
             wait = delay if delay is not None else self.retry.delay(attempt, self._jitter())
+            if self._clock() - started + wait + self.timeouts.connect > self.retry.budget:
+                raise HttpUnavailable(
+                    f"{reason}, no time left for another attempt",
+                    attempts=attempt,
+                    response=last,
+                    retry_after=_retry_after(last.headers) if last is not None else None,
+                )
             log.warning(
                 "provider call failed, retrying",
                 extra={
@@ -240,21 +255,23 @@ class HttpClient:
             retry_after=_retry_after(last.headers) if last is not None else None,
         )
 
-    def _connection(self) -> http.client.HTTPConnection:
+    def _connection(self, connect: float) -> http.client.HTTPConnection:
         if self._scheme == "https":
-            context = self._ssl_context or ssl.create_default_context()
             return http.client.HTTPSConnection(
-                self._host, self._port, timeout=self.timeouts.connect, context=context
+                self._host, self._port, timeout=connect, context=self._ssl_context
             )
-        return http.client.HTTPConnection(self._host, self._port, timeout=self.timeouts.connect)
+        return http.client.HTTPConnection(self._host, self._port, timeout=connect)
 
-    def _once(self, method: str, target: str, body: bytes | None, headers: Mapping[str, str]) -> HttpResponse:
-        connection = self._connection()
+    def _once(
+        self, method: str, target: str, body: bytes | None, headers: Mapping[str, str], remaining: float
+    ) -> HttpResponse:
+        """One attempt; timeouts never exceed what is left of the budget."""
+        connection = self._connection(min(self.timeouts.connect, remaining))
         try:
             try:
                 connection.connect()
                 if connection.sock is not None:
-                    connection.sock.settimeout(self.timeouts.read)
+                    connection.sock.settimeout(min(self.timeouts.read, remaining))
                 connection.request(method, target, body=body, headers=dict(headers))
             except (OSError, http.client.HTTPException) as error:
                 raise _BeforeSend(_describe(error, "connect")) from None
