@@ -298,6 +298,46 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         env={"INBOUND_QUEUE_URL": Ref("queue:inbound", "url")},
         grants=(Grant("queue:inbound", "send"),),
     ),
+    # --- orders and commerce (issue 6, items 1-3) ------------------------------------------
+    FunctionSpec(
+        name="commerce_webhook",
+        handler="functions.commerce_webhook.handler.handler",
+        description="Shopify and WooCommerce webhooks: signature check, WooCommerce ping, enqueue",
+        settings="shared.settings.CommerceWebhookSettings",
+        routes=(Route("POST", "/webhooks/shopify"), Route("POST", "/webhooks/woocommerce")),
+        env={
+            "INBOUND_QUEUE_URL": Ref("queue:inbound", "url"),
+            "WEBHOOK_SECRETS_ARN": Ref("secret:webhooks", "arn"),
+        },
+        grants=PROVIDER_WEBHOOK_GRANTS,
+        timeout_s=5,
+    ),
+    FunctionSpec(
+        name="abandoned_carts",
+        handler="functions.abandoned_carts.handler.handler",
+        description="Checkouts without an order after ABANDONED_CART_MINUTES become abandoned carts",
+        settings="shared.settings.CartSweepSettings",
+        schedules=(
+            Schedule("abandoned-carts", "rate(15 minutes)", "Report checkouts left without an order"),
+        ),
+        env={**TABLE_ENV, "ABANDONED_CART_MINUTES": "60"},
+        grants=(Grant("table", "read_write"),),
+        timeout_s=60,
+    ),
+    FunctionSpec(
+        name="orders_api",
+        handler="functions.orders_api.handler.handler",
+        description="The 360 order view, order search and ticket links, behind the staff JWT authorizer",
+        settings="shared.settings.ApiSettings",
+        routes=(
+            Route("GET", "/api/orders", auth="staff"),
+            Route("GET", "/api/orders/{order_id}", auth="staff"),
+            Route("PUT", "/api/orders/{order_id}/tickets/{ticket_id}", auth="staff"),
+            Route("GET", "/api/customers/{customer_id}/orders", auth="staff"),
+        ),
+        env={**TABLE_ENV},
+        grants=(Grant("table", "read_write"),),
+    ),
 )
 
 

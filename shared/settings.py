@@ -50,6 +50,22 @@ class ApiSettings(BaseSettings):
     table_name: str = Field(alias="TABLE_NAME", min_length=1)
 
 
+# --- orders and commerce (issue 6, items 1-3) ---------------------------------------------
+class CommerceWebhookSettings(BaseSettings):
+    """Shopify and WooCommerce webhooks: verify with the ``webhooks`` secret, enqueue once."""
+
+    inbound_queue_url: str = Field(alias="INBOUND_QUEUE_URL", min_length=1)
+    webhook_secrets_id: str = Field(alias="WEBHOOK_SECRETS_ARN", min_length=1)
+
+
+class CartSweepSettings(BaseSettings):
+    """The abandoned-cart sweeper: a checkout with no order this long after its last update
+    shows as an abandoned cart on the customer's profile."""
+
+    table_name: str = Field(alias="TABLE_NAME", min_length=1)
+    abandoned_cart_minutes: int = Field(default=60, alias="ABANDONED_CART_MINUTES", ge=1, le=30 * 24 * 60)
+
+
 SettingsT = TypeVar("SettingsT", bound=BaseSettings)
 
 

@@ -147,6 +147,7 @@ class OrderLink(DomainModel):
     order_id: str
     ticket_id: str
     message_id: str | None = None
+    message_sent_at: datetime | None = None  # with message_id: addresses the message item
     linked_at: datetime
     linked_by: str = "system"
 
