@@ -38,6 +38,7 @@ from shared.domain.commerce import (
 from shared.domain.common import Channel
 from shared.domain.customer import Customer, Identity
 from shared.domain.errors import Conflict, Duplicate, IdentityTaken
+from shared.domain.identity import IdentityKind
 from shared.domain.ids import new_id, stable_id
 from shared.domain.inbound import InboundEnvelope, InboundMessage
 from shared.domain.order import (
@@ -698,14 +699,18 @@ def _resolve(
     orders_added: int = 0,
 ) -> tuple[str | None, CustomerChange | None]:
     """The profile these identifiers belong to (the first one with an owner decides, as for
-    messages), with the identifiers it lacks; or a new profile. None when there is no usable
+    messages, except that a phone decides only for an order without email), with the
+    identifiers it lacks; or a new profile. None when there is no usable
     identifier (a guest order without email or phone stays unlinked)."""
     claims = who.claims(source)
     if not claims:
         return None, None
     # find_customer reads only the identities: this message is a lookup key, never recorded.
+    # A phone is shared more often than an email (a household, a switchboard): with an email, the
+    # phone does not decide who this is; it is only claimed if nobody owns it yet.
+    deciding = [c for c in claims if c.kind is not IdentityKind.phone] if who.email else claims
     lookup = InboundMessage(
-        dedup_key="commerce-lookup", channel=Channel.web_form, identities=claims, sent_at=now
+        dedup_key="commerce-lookup", channel=Channel.web_form, identities=deciding, sent_at=now
     )
     found = find_customer(repo, lookup)
     if found is not None:

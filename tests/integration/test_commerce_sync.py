@@ -221,3 +221,16 @@ def test_a_woocommerce_customer_gets_a_profile_with_a_normalised_phone(commerce,
     assert owner and repo.identity_owner("phone", "+33612345678") == owner
     deliver(commerce, lambda_context, "woocommerce_order_created")
     assert commerce["orders"].get_order(WOO_ORDER).value.customer_id == owner
+
+
+def test_a_shared_phone_does_not_put_someone_elses_order_on_a_profile(commerce, lambda_context):
+    """Bob's and Marie's orders carry the same phone (one household): with an email, the email
+    decides; the phone stays with the profile that had it first."""
+    deliver(commerce, lambda_context, "shopify_orders_create")
+    deliver(commerce, lambda_context, "woocommerce_order_created")
+    bob = commerce["orders"].get_order(SHOPIFY_ORDER).value.customer_id
+    marie = commerce["orders"].get_order(WOO_ORDER).value.customer_id
+    repo = DynamoRepository(commerce["table"])
+    assert marie != bob
+    assert repo.identity_owner("phone", "+33612345678") == bob
+    assert repo.identity_owner("email", "marie.dupont@example.org") == marie
