@@ -161,12 +161,14 @@ def _phone_terms(value: str) -> list[str]:
     national significant number (``612345678``) and the last nine digits: whichever way an agent
     types a number, one of these starts with it."""
     digits_only = "".join(_DIGITS.findall(value))
+    raw = value.strip()
+    if raw.isdigit() and len(raw) > 10:
+        raw = "+" + raw  # wa_id and Twilio numbers without "+" are international
     try:
-        raw = value.strip()
-        if raw.isdigit() and len(raw) > 10:
-            raw = "+" + raw  # wa_id and Twilio numbers without "+" are international
-        parsed = phonenumbers.parse(raw, "FR")
+        parsed: phonenumbers.PhoneNumber | None = phonenumbers.parse(raw, "FR")
     except phonenumbers.NumberParseException:
+        parsed = None
+    if parsed is None or not phonenumbers.is_possible_number(parsed):
         return _unique([digits_only, digits_only[-9:]])
     e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164).lstrip("+")
     national = "".join(
@@ -189,11 +191,16 @@ def _ticket_term(value: str) -> str:
     return value.strip().strip("[]#").strip().upper().translate(_CROCKFORD_ALIASES)
 
 
+def _searchable(term: str) -> bool:
+    """At least three letters or digits: "a b" or "[#]" say nothing a partition could serve."""
+    return sum(c.isalnum() for c in term) >= MIN_QUERY_LENGTH
+
+
 def search_terms(kind: SearchKind, value: str) -> list[str]:
     """Every normalised term under which ``value`` can be found, without duplicates.
 
-    Terms shorter than :data:`MIN_QUERY_LENGTH` are left out: no accepted query could reach them
-    (a two-letter first name is still found through the full name).
+    Terms with fewer than :data:`MIN_QUERY_LENGTH` letters or digits are left out: no accepted
+    query could reach them (a two-letter first name is still found through the full name).
     """
     if kind is SearchKind.name:
         terms = _name_terms(value)
@@ -205,7 +212,7 @@ def search_terms(kind: SearchKind, value: str) -> list[str]:
         terms = _unique([_order_term(value)])
     else:
         terms = _unique([_ticket_term(value)])
-    return [term for term in terms if len(term) >= MIN_QUERY_LENGTH]
+    return [term for term in terms if _searchable(term)]
 
 
 def partition_key(kind: SearchKind, term: str) -> str:
@@ -310,7 +317,7 @@ def query_plan(query: str) -> list[SearchQuery]:
     plan: list[SearchQuery] = []
     for kind in classify(query):
         term = _query_term(kind, query)[:MAX_TERM_LENGTH]
-        if len(term) < MIN_QUERY_LENGTH:
+        if not _searchable(term):
             continue
         pk = partition_key(kind, term)
         plan.append(SearchQuery(kind, pk, f"{term}{SEPARATOR}"))
