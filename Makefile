@@ -62,5 +62,12 @@ token:
 fire:
 	@curl -fsS -X POST "http://127.0.0.1:$(PORT)/local/schedules/$(SCHEDULE)/fire"; echo
 
+## make import FILE=orders.jsonl|orders.csv [PLATFORM=shopify|woocommerce] [LOCAL=1] [RESTART=1]:
+## load a Shopify or WooCommerce orders export (resumable, idempotent). AWS: TABLE_NAME and the
+## usual AWS credentials; LOCAL=1: the running local stack on $(PORT) (endpoint from /local/stack)
+import: install
+	@test -n "$(FILE)" || { echo "usage: make import FILE=orders.jsonl [PLATFORM=shopify|woocommerce] [LOCAL=1] [RESTART=1]"; exit 2; }
+	$(BIN)/python -m shared.cli.import_orders "$(FILE)" $(if $(PLATFORM),--platform $(PLATFORM)) $(if $(LOCAL),--local http://127.0.0.1:$(PORT)) $(if $(RESTART),--restart)
+
 clean:
 	rm -rf build cdk.out .pytest_cache .mypy_cache .ruff_cache

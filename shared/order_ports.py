@@ -14,8 +14,9 @@ from typing import Protocol
 
 
 class SatisfactionStarter(Protocol):
-    def start_satisfaction(self, order_id: str) -> None:
-        """Run the satisfaction stage (survey and reminders) for a delivered order. Idempotent."""
+    def start_satisfaction(self, order_id: str) -> object:
+        """Run the satisfaction stage (survey and reminders) for a delivered order. Idempotent.
+        What it returns is ignored (an implementation may say whether it sent a survey)."""
         ...
 
 

@@ -117,14 +117,17 @@ class Order(DomainModel):
     deleted_at: datetime | None = None  # deleted on the platform (WooCommerce order.deleted)
     delivered_at: datetime | None = None
     satisfaction_requested_at: datetime | None = None  # the satisfaction stage was asked for
+    satisfaction_skipped: str | None = None  # why it never will be (e.g. delivered before an import)
 
     def is_delivered(self) -> bool:
         """Every line shipped by delivered shipments, or the platform says fulfilled and every
-        shipment it told us about is delivered (platforms do not always itemise shipments)."""
+        shipment it told us about is delivered (platforms do not always itemise shipments).
+        Cancelled and failed shipments do not count either way."""
         if self.delivered_at is not None:
             return True
-        delivered = [s for s in self.shipments if s.status == "delivered"]
-        if not delivered or len(delivered) < len(self.shipments):
+        live = [s for s in self.shipments if s.status not in ("cancelled", "failed")]
+        delivered = [s for s in live if s.status == "delivered"]
+        if not delivered or len(delivered) < len(live):
             return False
         if self.fulfillment_status == "fulfilled":
             return True

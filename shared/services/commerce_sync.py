@@ -158,9 +158,12 @@ def sync_order(
     sleep: Callable[[float], None] = time.sleep,
     current: Versioned[Order] | None = None,
     prefetched: bool = False,
+    history: bool = False,
 ) -> SyncResult:
     """Create or update the order. ``current``/``prefetched``: the import reads orders in
-    batches and passes what it found (None = not there) for the first attempt."""
+    batches and passes what it found (None = not there) for the first attempt. ``history``:
+    an imported order already delivered gets no satisfaction survey (``satisfaction_skipped``),
+    customers are not surveyed about last year's parcel."""
     order_id = order_id_for(snap.source, snap.external_id)
     seen: dict[str, Order | None] = {}
 
@@ -185,6 +188,12 @@ def sync_order(
                 repo, snap.customer, snap.source, now=now, taken=taken, orders_added=1
             )
         after = _merged_order(before, snap, order_id, customer_id, now)
+        if (
+            history
+            and after.delivered_at
+            and not (after.satisfaction_requested_at or after.satisfaction_skipped)
+        ):
+            after = after.model_copy(update={"satisfaction_skipped": "delivered before the history import"})
         checkout, checkout_version = _completed_checkout(orders, snap, order_id, customer_id, now)
         timeline = [(customer_id, e) for e in _order_timeline(before, after, now)] if customer_id else []
         orders.commit(
@@ -275,7 +284,7 @@ def request_satisfaction(
     The port is called before the record, so a crash in between calls it again on the retry
     (the port is idempotent); the record makes later deliveries of the same news stop here.
     """
-    if order is None or order.satisfaction_requested_at is not None:
+    if order is None or order.satisfaction_requested_at is not None or order.satisfaction_skipped:
         return False
     if order.stage is OrderStage.cancelled or order.deleted_at is not None or not order.is_delivered():
         return False
@@ -349,6 +358,7 @@ def _merged_order(
         deleted_at=None,
         delivered_at=before.delivered_at if before else None,
         satisfaction_requested_at=before.satisfaction_requested_at if before else None,
+        satisfaction_skipped=before.satisfaction_skipped if before else None,
     )
     if snap.completed_at is not None and order.delivered_at is None:
         order = order.model_copy(update={"delivered_at": snap.completed_at})

@@ -159,3 +159,27 @@ def test_an_envelope_round_trip() -> None:
     )
     event = parse_envelope(InboundEnvelope.model_validate_json(text))
     assert isinstance(event, OrderSnapshot) and event.external_id == "727"
+
+
+def test_an_order_is_delivered_when_its_live_shipments_cover_it() -> None:
+    from shared.domain.order import Order, OrderSource, Shipment
+
+    event = shopify.parse(_sample("shopify_orders_create.json"), "orders/create", "w")
+    assert isinstance(event, OrderSnapshot)
+    order = Order(
+        id="O1",
+        number="#1001",
+        source=OrderSource.shopify,
+        lines=event.lines,
+        created_at=RECEIVED,
+        updated_at=RECEIVED,
+    )
+    one = Shipment(id="1", status="delivered", line_quantities={"466157049": 1})
+    other = Shipment(id="2", status="in_transit", line_quantities={"466157049": 1})
+    cancelled = Shipment(id="3", status="cancelled", line_quantities={"466157049": 2})
+    assert not order.model_copy(update={"shipments": [one]}).is_delivered()  # one of two items
+    assert not order.model_copy(update={"shipments": [one, other]}).is_delivered()
+    both = other.model_copy(update={"status": "delivered"})
+    assert order.model_copy(update={"shipments": [one, both, cancelled]}).is_delivered()
+    fulfilled = order.model_copy(update={"shipments": [one], "fulfillment_status": "fulfilled"})
+    assert fulfilled.is_delivered()  # the platform says every line went out
