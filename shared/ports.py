@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Generic, Protocol, TypeVar
 
+from shared.domain.agent import Agent
+from shared.domain.audit import AuditEntry
 from shared.domain.customer import Customer, Identity
 from shared.domain.inbound import InboundEnvelope
 from shared.domain.intake import ContactUpdate, TicketUpdate
@@ -85,6 +87,15 @@ class ProviderMessageRef:
 
 
 @dataclass(frozen=True)
+class QueueHead:
+    """A waiting ticket at the head of a queue shard, as the queue index shows it."""
+
+    ticket_id: str
+    queue_pk: str
+    sort_key: str
+
+
+@dataclass(frozen=True)
 class Page(Generic[T]):
     items: list[T]
     next_cursor: str | None
@@ -108,6 +119,16 @@ class Repository(Protocol):
     def record_inbound(self, write: InboundWrite) -> None: ...
 
     def ticket_for_email(self, message_id: str) -> str | None: ...
+
+    def get_agent(self, agent_id: str) -> Versioned[Agent] | None: ...
+
+    def save_agent(self, agent: Agent) -> Agent: ...
+
+    def queue_backlog(self, topics: list[str]) -> dict[str, int]: ...
+
+    def queue_heads(self, topic: str, per_shard: int) -> list[QueueHead]: ...
+
+    def claim(self, head: QueueHead, topic: str, agent: Agent, audit: AuditEntry) -> None: ...
 
     def merge_customers(self, plan: MergePlan) -> None: ...
 

@@ -24,6 +24,10 @@ class IdentityTaken(Conflict):
         self.identities = identities
 
 
+class AtCapacity(DomainError):
+    """The agent already works as many tickets as their capacity allows."""
+
+
 class Duplicate(DomainError):
     """The same delivery was already processed (idempotency key already recorded)."""
 

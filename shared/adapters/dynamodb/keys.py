@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from shared.adapters.dynamodb.schema import LIST_SHARDS
+from shared.adapters.dynamodb.schema import LIST_SHARDS, QUEUE_SHARDS
 
 TICKET_SK = "#TICKET"
 PROFILE_SK = "#PROFILE"
@@ -62,3 +62,29 @@ def email_message_pk(message_id: str) -> str:
 
 def provider_message_pk(channel_and_id: str) -> str:
     return f"PROVIDERMSG#{channel_and_id}"
+
+
+def queue_pk(topic: str, shard: int) -> str:
+    return f"QUEUE#{topic}#{shard}"
+
+
+def queue_keys(topic: str, sort_key: str, ticket_id: str) -> dict[str, str]:
+    """GSI2: a waiting ticket in its topic queue, on one of QUEUE_SHARDS partitions."""
+    return {"gsi2pk": queue_pk(topic, shard_of(ticket_id, QUEUE_SHARDS)), "gsi2sk": sort_key}
+
+
+def agent_pk(agent_id: str) -> str:
+    return f"AGENT#{agent_id}"
+
+
+def queue_stats_pk(topic: str) -> str:
+    return f"QUEUESTATS#{topic}"
+
+
+AGENT_SK = "#AGENT"
+STATS_SK = "#STATS"
+AUDIT_PREFIX = "AUDIT#"
+
+
+def audit_sk(at_iso: str, event_id: str) -> str:
+    return f"{AUDIT_PREFIX}{at_iso}#{event_id}"

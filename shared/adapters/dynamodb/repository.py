@@ -16,16 +16,19 @@ from botocore.exceptions import ClientError
 from shared.adapters.dynamodb import cursor as cursors
 from shared.adapters.dynamodb import keys
 from shared.adapters.dynamodb.items import ENTITY, from_item, iso_json, to_item, version_of
-from shared.adapters.dynamodb.schema import DEDUP_TTL_DAYS, LIST_SHARDS, PARTITION_KEY, SORT_KEY
+from shared.adapters.dynamodb.schema import DEDUP_TTL_DAYS, LIST_SHARDS, PARTITION_KEY, QUEUE_SHARDS, SORT_KEY
+from shared.domain.agent import Agent
+from shared.domain.audit import AuditEntry
 from shared.domain.common import iso, utcnow
 from shared.domain.customer import Customer
-from shared.domain.errors import Conflict, Duplicate, IdentityTaken
+from shared.domain.errors import AtCapacity, Conflict, Duplicate, IdentityTaken
 from shared.domain.intake import ContactUpdate, TicketUpdate
 from shared.domain.merge import MergePlan, UndoPlan, contact_totals
 from shared.domain.message import DeliveryStatus, Message
+from shared.domain.routing import waiting_position
 from shared.domain.ticket import Ticket, TicketSummary
 from shared.domain.timeline import TimelineEntry
-from shared.ports import InboundWrite, Page, ProviderMessageRef, Versioned
+from shared.ports import InboundWrite, Page, ProviderMessageRef, QueueHead, Versioned
 
 _TABLE_KEYS = frozenset({PARTITION_KEY, SORT_KEY})
 _LIST_KEYS = frozenset({PARTITION_KEY, SORT_KEY, "gsi4pk", "gsi4sk"})
@@ -168,12 +171,7 @@ class DynamoRepository:
         elif write.customer_update is not None:
             operations.append(self._contact_update(write.customer_update))
         if write.new_ticket is not None:
-            ticket = write.new_ticket
-            ticket_keys = {
-                **self._ticket_keys(ticket.id),
-                **keys.ticket_list_keys(ticket.id, iso(ticket.created_at)),
-            }
-            operations.append(self._create(ticket, "ticket", ticket_keys))
+            operations += self._new_ticket(write.new_ticket)
         elif write.ticket_update is not None:
             operations.append(self._ticket_update(write.ticket_update))
         message = write.message
@@ -214,6 +212,132 @@ class DynamoRepository:
         operations.append(self._put(self._timeline_item(write.customer_id, write.timeline)))
         claimed = [(i.kind.value, i.value) for i in write.claimed_identities]
         self._transact(operations, dedup_key=write.dedup_key, identities=claimed)
+
+    def _new_ticket(self, ticket: Ticket) -> list[dict[str, Any]]:
+        """The ticket, in the agents' list and, while it waits, in its topic queue (whose backlog
+        counter moves with it: kept on write, never counted by scanning)."""
+        item_keys = {
+            **self._ticket_keys(ticket.id),
+            **keys.ticket_list_keys(ticket.id, iso(ticket.created_at)),
+        }
+        position = waiting_position(ticket)
+        if position is None:
+            return [self._create(ticket, "ticket", item_keys)]
+        item_keys.update(keys.queue_keys(position.topic.value, position.sort_key, ticket.id))
+        return [self._create(ticket, "ticket", item_keys), self._backlog_change(position.topic.value, +1)]
+
+    def _backlog_change(self, topic: str, delta: int) -> dict[str, Any]:
+        return {
+            "Update": {
+                "TableName": self._name,
+                "Key": {PARTITION_KEY: keys.queue_stats_pk(topic), SORT_KEY: keys.STATS_SK},
+                "UpdateExpression": "SET #entity = :entity ADD backlog :delta",
+                "ExpressionAttributeNames": {"#entity": ENTITY},
+                "ExpressionAttributeValues": {":entity": "queue_stats", ":delta": delta},
+            }
+        }
+
+    # ------------------------------------------------------------- agents and queues
+    def get_agent(self, agent_id: str) -> Versioned[Agent] | None:
+        item = self._get(keys.agent_pk(agent_id), keys.AGENT_SK)
+        return Versioned(from_item(item, Agent), version_of(item)) if item else None
+
+    def save_agent(self, agent: Agent) -> Agent:
+        """Create or update an agent's skills, queues and capacity; the live ticket count is kept."""
+        fields = agent.model_dump(mode="json", exclude={"active_ticket_count"})
+        names = {f"#{k}": k for k in fields}
+        values = {f":{k}": v for k, v in fields.items()}
+        sets = [f"#{k} = :{k}" for k in fields]
+        sets += ["active_ticket_count = if_not_exists(active_ticket_count, :zero)", "#entity = :entity"]
+        names["#entity"] = ENTITY
+        values.update({":zero": 0, ":entity": "agent", ":one": 1})
+        response = self._table.update_item(
+            Key={PARTITION_KEY: keys.agent_pk(agent.id), SORT_KEY: keys.AGENT_SK},
+            UpdateExpression="SET " + ", ".join(sets) + " ADD version :one",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+            ReturnValues="ALL_NEW",
+        )
+        return from_item(response["Attributes"], Agent)
+
+    def queue_backlog(self, topics: list[str]) -> dict[str, int]:
+        """One GetItem per queue (an agent serves a handful): the counters kept on write."""
+        backlog = {}
+        for topic in topics:
+            item = self._get(keys.queue_stats_pk(topic), keys.STATS_SK)
+            backlog[topic] = int(item.get("backlog", 0)) if item else 0
+        return backlog
+
+    def queue_heads(self, topic: str, per_shard: int) -> list[QueueHead]:
+        """The first ``per_shard`` waiting tickets of each shard of a topic queue, best first.
+
+        Reads at most QUEUE_SHARDS * per_shard items (keys only are needed), whatever the backlog.
+        """
+        heads: list[QueueHead] = []
+        for shard in range(QUEUE_SHARDS):
+            response = self._table.query(
+                IndexName="GSI2",
+                KeyConditionExpression="gsi2pk = :pk",
+                ExpressionAttributeValues={":pk": keys.queue_pk(topic, shard)},
+                ProjectionExpression="#id, gsi2pk, gsi2sk",
+                ExpressionAttributeNames={"#id": "id"},
+                Limit=per_shard,
+            )
+            heads += [
+                QueueHead(ticket_id=str(i["id"]), queue_pk=str(i["gsi2pk"]), sort_key=str(i["gsi2sk"]))
+                for i in response.get("Items", [])
+            ]
+        return sorted(heads, key=lambda head: head.sort_key)
+
+    def claim(self, head: QueueHead, topic: str, agent: Agent, audit: AuditEntry) -> None:
+        """Atomically: the ticket leaves its queue for the agent (only if still waiting there), the
+        agent's load grows (only while under capacity), the backlog shrinks, the audit records it.
+
+        Raises ``Conflict`` when another agent got the ticket first, ``AtCapacity`` when full.
+        """
+        now = iso_json(audit.at)
+        operations = [
+            self._update(
+                self._ticket_keys(head.ticket_id),
+                "SET assignee_id = :agent, #status = if_not_exists(#status, :open), updated_at = :now"
+                " REMOVE gsi2pk, gsi2sk ADD version :one",
+                "gsi2pk = :queue AND gsi2sk = :position AND attribute_not_exists(assignee_id)",
+                {"#status": "status"},
+                {
+                    ":agent": agent.id,
+                    ":open": "open",
+                    ":now": now,
+                    ":one": 1,
+                    ":queue": head.queue_pk,
+                    ":position": head.sort_key,
+                },
+            ),
+            self._update(
+                {PARTITION_KEY: keys.agent_pk(agent.id), SORT_KEY: keys.AGENT_SK},
+                "ADD active_ticket_count :one",
+                "attribute_exists(pk) AND active_ticket_count < #capacity",
+                {"#capacity": "capacity"},
+                {":one": 1},
+            ),
+            self._backlog_change(topic, -1),
+            self._put(self._audit_item(head.ticket_id, audit)),
+        ]
+        try:
+            self._client.transact_write_items(TransactItems=operations)
+        except ClientError as error:
+            reasons = [r.get("Code") for r in error.response.get("CancellationReasons") or []]
+            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+                raise AtCapacity(f"agent {agent.id} already has {agent.capacity} tickets") from error
+            if reasons and reasons[0] in ("ConditionalCheckFailed", "TransactionConflict"):
+                raise Conflict(f"ticket {head.ticket_id} was taken by someone else") from error
+            raise
+
+    def _audit_item(self, ticket_id: str, audit: AuditEntry) -> dict[str, Any]:
+        return to_item(
+            audit,
+            "audit",
+            {PARTITION_KEY: keys.ticket_pk(ticket_id), SORT_KEY: keys.audit_sk(iso(audit.at), audit.id)},
+        )
 
     def _dedup_put(self, dedup_key: str, write: InboundWrite | None, now: datetime) -> dict[str, Any]:
         expires = int((now + timedelta(days=DEDUP_TTL_DAYS)).timestamp())

@@ -1,0 +1,58 @@
+"""Topic queues and who serves them: pure rules for the queue index and the next-ticket order."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from shared.domain.agent import Agent
+from shared.domain.common import DomainModel, iso
+from shared.domain.ticket import Ticket, TicketStatus, Topic
+
+
+class QueuePosition(DomainModel):
+    """Where a waiting ticket sits: its topic queue, served by priority then age (FIFO)."""
+
+    topic: Topic
+    priority_rank: int
+    queued_at: datetime
+    ticket_id: str
+
+    @property
+    def sort_key(self) -> str:
+        return f"{self.priority_rank}#{iso(self.queued_at)}#{self.ticket_id}"
+
+
+def waiting_position(ticket: Ticket) -> QueuePosition | None:
+    """A ticket waits in its topic queue while it is active, unassigned and not merged."""
+    if ticket.assignee_id or ticket.merged_into or not ticket.status.is_active:
+        return None
+    if ticket.status not in (TicketStatus.new, TicketStatus.open):
+        return None  # waiting on the customer or a third party: nobody needs to pick it up
+    return QueuePosition(
+        topic=ticket.topic,
+        priority_rank=ticket.priority.rank,
+        queued_at=ticket.created_at,
+        ticket_id=ticket.id,
+    )
+
+
+class RoutingPolicy(DomainModel):
+    """Set by supervisors: above this backlog, a queue pulls in its versatile backup agents first."""
+
+    backup_threshold: int = 20
+
+
+def queue_order(agent: Agent, backlog: dict[Topic, int], policy: RoutingPolicy) -> list[Topic]:
+    """The queues an agent serves, in the order ``next`` tries them.
+
+    Specialties first. A backup queue whose backlog is over the supervisors' threshold comes
+    before them (it needs help now); the other backup queues come after (served when the
+    specialties are empty).
+    """
+    overloaded = [t for t in agent.backup_queues if backlog.get(t, 0) > policy.backup_threshold]
+    rest = [t for t in agent.backup_queues if t not in overloaded]
+    ordered: list[Topic] = []
+    for topic in [*overloaded, *agent.skills, *rest]:
+        if topic not in ordered:
+            ordered.append(topic)
+    return ordered
