@@ -527,6 +527,8 @@ DEFAULT_RULES = QualificationRules(
                 "ne marche pas",
                 "ne marche plus",
                 "marche pas",
+                "marche plus",
+                "fonctionne plus",
                 "bug",
                 "bugs",
                 "bogue",
