@@ -73,3 +73,45 @@ def load(model: type[SettingsT], environ: dict[str, str] | None = None) -> Setti
     """Validate the environment against ``model`` (raises pydantic.ValidationError)."""
     source = dict(os.environ) if environ is None else environ
     return model.model_validate(source)
+
+
+# ---------------------------------------------------------------- order workflow (issue 6)
+class WorkflowStepSettings(BaseSettings):
+    """A step of the order workflow: the table, who alerts come from, the base of their links."""
+
+    table_name: str = Field(alias="TABLE_NAME", min_length=1)
+    alert_sender: str = Field(alias="ALERT_SENDER", pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    public_base_url: str = Field(alias="PUBLIC_BASE_URL", min_length=1, pattern=r"^https?://")
+    sms_sender_id: str = Field(default="", alias="SMS_SENDER_ID", max_length=11)
+
+
+class PreparationSettings(WorkflowStepSettings):
+    # "fake:" runs the in-process fake (local stack, tests); an https:// URL the real system.
+    provisioning_url: str = Field(alias="PROVISIONING_URL", pattern=r"^(fake:|https?://)")
+    provisioning_timeout_s: float = Field(default=5.0, alias="PROVISIONING_TIMEOUT_S", gt=0, le=30)
+    back_order_max_waits: int = Field(default=14, alias="BACK_ORDER_MAX_WAITS", ge=1)
+
+
+class InstallationSettings(WorkflowStepSettings):
+    max_escalations: int = Field(default=3, alias="COMMISSIONING_MAX_ESCALATIONS", ge=1)
+
+
+class BillingSettings(WorkflowStepSettings):
+    documents_bucket: str = Field(alias="DOCUMENTS_BUCKET", min_length=1)
+
+
+class SurveyReminderSettings(WorkflowStepSettings):
+    survey_reminder_days: int = Field(default=3, alias="SURVEY_REMINDER_DAYS", ge=1)
+    survey_max_reminders: int = Field(default=2, alias="SURVEY_MAX_REMINDERS", ge=0)
+
+
+class OrderApiSettings(BaseSettings):
+    """Quotes, commissioning reports, billable statuses, restarts: starts executions and
+    answers their callbacks. The waits' timeouts go into each execution's input."""
+
+    table_name: str = Field(alias="TABLE_NAME", min_length=1)
+    order_workflow_arn: str = Field(alias="ORDER_WORKFLOW_ARN", min_length=1)
+    documents_bucket: str = Field(alias="DOCUMENTS_BUCKET", min_length=1)
+    commissioning_timeout_s: int = Field(default=7 * 86_400, alias="COMMISSIONING_TIMEOUT_S", ge=1)
+    billing_hold_timeout_s: int = Field(default=14 * 86_400, alias="BILLING_HOLD_TIMEOUT_S", ge=1)
+    back_order_wait_s: int = Field(default=86_400, alias="BACK_ORDER_WAIT_S", ge=1)

@@ -22,7 +22,7 @@ from botocore.exceptions import ClientError
 from shared.adapters.dynamodb import keys, order_keys
 from shared.adapters.dynamodb.items import ENTITY, from_item, iso_json, to_item, version_of
 from shared.adapters.dynamodb.schema import DUE_SHARDS, PARTITION_KEY, SORT_KEY
-from shared.domain.catalog import Product, Slot, StockLevel, Technician
+from shared.domain.catalog import Product, Slot, SlotTaken, StockLevel, Technician
 from shared.domain.common import iso
 from shared.domain.errors import Conflict
 from shared.domain.invoice import Invoice
@@ -102,10 +102,6 @@ def csat_sk(order_id: str) -> str:
     return f"CSAT#{order_id}"
 
 
-class SlotTaken(Conflict):
-    """Someone booked this technician's slot first: take the next candidate."""
-
-
 @dataclass(frozen=True)
 class AlertRecord:
     order_id: str
@@ -125,7 +121,9 @@ class WorkflowStore:
 
     # ------------------------------------------------------------------ catalog and stock
     def put_product(self, product: Product) -> None:
-        self._table.put_item(Item=to_item(product, "product", self._keys(product_pk(product.sku), PRODUCT_SK)))
+        self._table.put_item(
+            Item=to_item(product, "product", self._keys(product_pk(product.sku), PRODUCT_SK))
+        )
 
     def products(self, skus: Iterable[str]) -> dict[str, Product]:
         wanted = [{PARTITION_KEY: product_pk(s), SORT_KEY: PRODUCT_SK} for s in dict.fromkeys(skus) if s]
@@ -182,7 +180,9 @@ class WorkflowStore:
             reasons = _reasons(error)
             if reasons and reasons[0] == "ConditionalCheckFailed":
                 return False
-            short = [sku for sku, code in zip(skus, reasons[1:], strict=False) if code == "ConditionalCheckFailed"]
+            short = [
+                sku for sku, code in zip(skus, reasons[1:], strict=False) if code == "ConditionalCheckFailed"
+            ]
             if short:
                 raise OutOfStock(short) from error
             _raise_conflict(error)
@@ -202,7 +202,9 @@ class WorkflowStore:
         items = self._query_all(TECHNICIANS_PK, "TECH#")
         return [from_item(item, Technician) for item in items]
 
-    def booked_slots(self, technician_ids: Iterable[str], start: datetime, end: datetime) -> set[tuple[str, datetime]]:
+    def booked_slots(
+        self, technician_ids: Iterable[str], start: datetime, end: datetime
+    ) -> set[tuple[str, datetime]]:
         """(technician, slot start) already booked in [start, end): one Query per technician."""
         booked: set[tuple[str, datetime]] = set()
         for technician_id in technician_ids:
@@ -220,7 +222,9 @@ class WorkflowStore:
                 booked.add((technician_id, datetime.fromisoformat(str(item["slot_start"]))))
         return booked
 
-    def book_slot(self, slot: Slot, order_id: str, record: WorkflowRecord, expected_version: int | None) -> int:
+    def book_slot(
+        self, slot: Slot, order_id: str, record: WorkflowRecord, expected_version: int | None
+    ) -> int:
         """Book ``slot`` for the order and save the workflow record that points to it, atomically.
 
         ``SlotTaken`` if the slot is already booked; ``Conflict`` if the record changed.
@@ -265,7 +269,9 @@ class WorkflowStore:
     def save_quote(self, quote: Quote, expected_version: int) -> int:
         try:
             self._table.put_item(
-                Item=to_item(quote, "quote", self._keys(quote_pk(quote.id), QUOTE_SK), version=expected_version + 1),
+                Item=to_item(
+                    quote, "quote", self._keys(quote_pk(quote.id), QUOTE_SK), version=expected_version + 1
+                ),
                 ConditionExpression="version = :v",
                 ExpressionAttributeValues={":v": expected_version},
             )
@@ -288,7 +294,9 @@ class WorkflowStore:
 
     def _workflow_put(self, record: WorkflowRecord, expected_version: int | None) -> dict[str, Any]:
         version = 1 if expected_version is None else expected_version + 1
-        item = to_item(record, "workflow", self._keys(order_keys.order_pk(record.order_id), WORKFLOW_SK), version)
+        item = to_item(
+            record, "workflow", self._keys(order_keys.order_pk(record.order_id), WORKFLOW_SK), version
+        )
         if expected_version is None:
             return self._put(item, _NEW)
         return self._put(item, "version = :v", {":v": expected_version})
@@ -298,7 +306,9 @@ class WorkflowStore:
         item = self._get(order_keys.order_pk(order_id), INVOICE_SK, consistent=True)
         return from_item(item, Invoice) if item else None
 
-    def issue_invoice(self, order_id: str, year: int, build: Callable[[int], Invoice]) -> tuple[Invoice, bool]:
+    def issue_invoice(
+        self, order_id: str, year: int, build: Callable[[int], Invoice]
+    ) -> tuple[Invoice, bool]:
         """Number and store the order's invoice in one transaction; (invoice, newly issued).
 
         The year's counter moves from n-1 to n only together with the invoice numbered n and the
@@ -334,7 +344,9 @@ class WorkflowStore:
                     },
                     _NEW,
                 ),
-                self._put(to_item(invoice, "invoice", self._keys(order_keys.order_pk(order_id), INVOICE_SK)), _NEW),
+                self._put(
+                    to_item(invoice, "invoice", self._keys(order_keys.order_pk(order_id), INVOICE_SK)), _NEW
+                ),
             ]
             try:
                 self._client.transact_write_items(TransactItems=operations)
@@ -365,7 +377,9 @@ class WorkflowStore:
                     "claimed_at": iso(at),
                     "lease_until": iso(lease_until),
                 },
-                ConditionExpression=f"{_NEW} OR #status = :failed OR (#status = :sending AND lease_until < :now)",
+                ConditionExpression=(
+                    f"{_NEW} OR #status = :failed OR (#status = :sending AND lease_until < :now)"
+                ),
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues={":failed": "failed", ":sending": "sending", ":now": iso(at)},
             )
@@ -388,7 +402,11 @@ class WorkflowStore:
     ) -> None:
         """Mark the claimed alert sent (or skipped) and put it on the customer's timeline, together."""
         sets = "#status = :status, done_at = :at"
-        values: dict[str, Any] = {":status": status, ":at": iso(timeline.at) if timeline else "", ":sending": "sending"}
+        values: dict[str, Any] = {
+            ":status": status,
+            ":at": iso(timeline.at) if timeline else "",
+            ":sending": "sending",
+        }
         if channel:
             sets += ", channel = :channel"
             values[":channel"] = channel
@@ -529,13 +547,13 @@ class WorkflowStore:
             raise
         return True
 
-    def record_answer(
-        self, survey: Survey, version: int, csat: Csat, timeline: TimelineEntry | None
-    ) -> None:
+    def record_answer(self, survey: Survey, version: int, csat: Csat, timeline: TimelineEntry | None) -> None:
         """The answer, everywhere it counts, in one transaction: the survey (off the due index),
         the order's workflow record, the customer (an entry and running totals), the technician
         (the same), and the customer's timeline. ``Conflict`` if it was answered already."""
-        answered = survey.model_copy(update={"answered_at": csat.answered_at, "score": csat.score, "comment": csat.comment})
+        answered = survey.model_copy(
+            update={"answered_at": csat.answered_at, "score": csat.score, "comment": csat.comment}
+        )
         csat_json = csat.model_dump(mode="json", exclude_none=True)
         at = iso_json(csat.answered_at)
         entry = {
@@ -546,7 +564,9 @@ class WorkflowStore:
         }
         operations = [
             self._put(
-                to_item(answered, "survey", self._keys(survey_pk(survey.token), SURVEY_SK), version=version + 1),
+                to_item(
+                    answered, "survey", self._keys(survey_pk(survey.token), SURVEY_SK), version=version + 1
+                ),
                 "version = :v AND attribute_not_exists(answered_at)",
                 {":v": version},
             ),
@@ -557,7 +577,9 @@ class WorkflowStore:
                 {},
                 {":csat": csat_json, ":at": at, ":one": 1},
             ),
-            self._put({**self._keys(keys.customer_pk(survey.customer_id), csat_sk(survey.order_id)), **entry}),
+            self._put(
+                {**self._keys(keys.customer_pk(survey.customer_id), csat_sk(survey.order_id)), **entry}
+            ),
             self._totals(self._keys(keys.customer_pk(survey.customer_id), CSAT_SK), csat.score, at),
         ]
         if survey.technician_id:
@@ -581,9 +603,16 @@ class WorkflowStore:
             "Update": {
                 "TableName": self._name,
                 "Key": item_keys,
-                "UpdateExpression": "SET #entity = :entity, last_answer_at = :at ADD answers :one, score_sum :score",
+                "UpdateExpression": (
+                    "SET #entity = :entity, last_answer_at = :at ADD answers :one, score_sum :score"
+                ),
                 "ExpressionAttributeNames": {"#entity": ENTITY},
-                "ExpressionAttributeValues": {":entity": "csat_totals", ":at": at, ":one": 1, ":score": score},
+                "ExpressionAttributeValues": {
+                    ":entity": "csat_totals",
+                    ":at": at,
+                    ":one": 1,
+                    ":score": score,
+                },
             }
         }
 
@@ -637,7 +666,10 @@ class WorkflowStore:
         return to_item(
             entry,
             "timeline",
-            {PARTITION_KEY: keys.customer_pk(customer_id), SORT_KEY: keys.timeline_sk(iso(entry.at), entry.event_id)},
+            {
+                PARTITION_KEY: keys.customer_pk(customer_id),
+                SORT_KEY: keys.timeline_sk(iso(entry.at), entry.event_id),
+            },
         )
 
     def _put(
@@ -692,4 +724,3 @@ def _conditional(error: ClientError, message: str) -> NoReturn:
     if _code(error) == "ConditionalCheckFailedException":
         raise Conflict(message) from error
     raise error
-

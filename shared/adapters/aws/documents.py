@@ -1,0 +1,30 @@
+"""Customer documents (invoices) in S3, behind the ``Documents`` port.
+
+The customer never gets a bucket URL in an email: links point at the API, which checks who
+asks and answers with a short-lived presigned URL (a presigned URL signed with a Lambda role's
+credentials dies with the role's session anyway).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class S3Documents:
+    def __init__(self, client: Any, bucket: str) -> None:
+        self._client = client
+        self._bucket = bucket
+
+    def put(self, key: str, body: bytes, content_type: str) -> None:
+        """Idempotent: the same invoice renders to the same bytes, so a retried step rewrites it."""
+        self._client.put_object(Bucket=self._bucket, Key=key, Body=body, ContentType=content_type)
+
+    def url(self, key: str, expires_s: int = 300) -> str:
+        url: str = self._client.generate_presigned_url(
+            "get_object", Params={"Bucket": self._bucket, "Key": key}, ExpiresIn=expires_s
+        )
+        return url
+
+    def get(self, key: str) -> bytes:
+        body: bytes = self._client.get_object(Bucket=self._bucket, Key=key)["Body"].read()
+        return body

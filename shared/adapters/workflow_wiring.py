@@ -1,0 +1,105 @@
+"""Wiring of the order workflow's adapters, and the error translation at the step boundary.
+
+Handlers call ``step_ports(settings)`` once per cold start (never at import time). Every step
+runs inside ``step_errors()``, which turns what is worth retrying (a lost optimistic-concurrency
+race, DynamoDB throttling, a network error) into ``TransientError`` - the one name the state
+machine retries with backoff. Everything else keeps its class name, and the state machine
+catches it into a back-office ticket.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError, ConnectionError, ConnectTimeoutError, ReadTimeoutError
+from pydantic import BaseModel, ConfigDict
+
+from shared.adapters.aws.documents import S3Documents
+from shared.adapters.aws.notify import AwsNotifier
+from shared.adapters.clock import SystemClock
+from shared.adapters.dynamodb.orders import OrderRepository
+from shared.adapters.dynamodb.repository import DynamoRepository
+from shared.adapters.dynamodb.workflow_store import WorkflowStore
+from shared.adapters.provisioning import provisioning_for
+from shared.domain.errors import Conflict
+from shared.domain.workflow import TransientError, WorkflowError
+from shared.services.order_alerts import AlertService
+from shared.services.order_workflow import StepPorts
+from shared.services.satisfaction import SatisfactionService
+from shared.settings import BillingSettings, PreparationSettings, WorkflowStepSettings
+
+_RETRYABLE_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "Throttling",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+        "InternalServerError",
+        "InternalFailure",
+        "ServiceUnavailable",
+        "TransactionConflictException",
+        "TransactionInProgressException",
+    }
+)
+
+
+class StepEvent(BaseModel):
+    """What a Task state passes to its function (see order_workflow.asl.json's Payloads)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    order_id: str
+    action: str | None = None
+    task_token: str | None = None
+    execution: str | None = None
+    failure: dict[str, Any] | None = None
+
+
+@contextmanager
+def step_errors() -> Iterator[None]:
+    try:
+        yield
+    except WorkflowError:
+        raise
+    except Conflict as exc:
+        raise TransientError(f"lost a concurrent update: {exc}") from exc
+    except ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        if code in _RETRYABLE_CODES:
+            raise TransientError(f"AWS {code}") from exc
+        raise
+    except (ConnectionError, ConnectTimeoutError, ReadTimeoutError) as exc:
+        raise TransientError(f"network: {type(exc).__name__}") from exc
+
+
+def step_ports(settings: WorkflowStepSettings) -> StepPorts:
+    """The adapters a step needs; the preparation and billing settings add theirs."""
+    table = boto3.resource("dynamodb").Table(settings.table_name)
+    store = WorkflowStore(table)
+    customers = DynamoRepository(table)
+    clock = SystemClock()
+    notifier = AwsNotifier(
+        boto3.client("ses"), boto3.client("sns"), settings.alert_sender, settings.sms_sender_id or None
+    )
+    ports = StepPorts(
+        orders=OrderRepository(table),
+        customers=customers,
+        store=store,
+        alerts=AlertService(store, customers, notifier, clock),
+        clock=clock,
+        public_base_url=settings.public_base_url,
+    )
+    if isinstance(settings, PreparationSettings):
+        ports.provisioning = provisioning_for(settings.provisioning_url, settings.provisioning_timeout_s)
+    if isinstance(settings, BillingSettings):
+        ports.documents = S3Documents(boto3.client("s3"), settings.documents_bucket)
+    return ports
+
+
+def satisfaction_service(ports: StepPorts) -> SatisfactionService:
+    return SatisfactionService(ports.orders, ports.store, ports.alerts, ports.clock, ports.public_base_url)
+

@@ -1,0 +1,75 @@
+"""Back-office tickets the workflow opens: something needs a person (billing gate, failed
+commissioning, no report in time, a step that failed, a low CSAT).
+
+They are ordinary tickets (the agents' list and queues show them) with a first internal note
+that says what happened and what to do, linked to the order so the 360 view shows them.
+Each (order, reason) opens at most one ticket, however often the step runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from shared.domain.common import Channel
+from shared.domain.errors import NotFound
+from shared.domain.ids import new_id, ticket_reference
+from shared.domain.message import DeliveryStatus, Direction, Message, PartyRole
+from shared.domain.order import Order
+from shared.domain.ticket import Priority, Ticket, TicketStatus, TicketType, Topic, default_sla
+from shared.workflow_ports import Clock, Orders, WorkflowData
+
+SUBJECT_MAX = 200
+
+
+def open_order_ticket(
+    store: WorkflowData,
+    orders: Orders,
+    clock: Clock,
+    order: Order,
+    *,
+    reason: str,
+    subject: str,
+    note: str,
+    topic: Topic = Topic.back_office,
+    priority: Priority = Priority.normal,
+    channel: Channel = Channel.portal,
+) -> str:
+    """The ticket for (order, reason), created once; returns its reference."""
+    now = clock.now()
+    ticket = Ticket(
+        id=ticket_reference(),
+        subject=subject[:SUBJECT_MAX],
+        type=TicketType.order_change if topic is Topic.back_office else TicketType.assistance,
+        topic=topic,
+        priority=priority,
+        status=TicketStatus.new,
+        channel=channel,
+        customer_id=order.customer_id or "unknown",
+        order_id=order.id,
+        order_number=order.number,
+        tags=["order-workflow", reason.split("-", maxsplit=1)[0]],
+        sla=default_sla(priority, now),
+        message_count=1,
+        last_message_at=now,
+        created_at=now,
+        updated_at=now,
+    )
+    message = Message(
+        id=new_id("M"),
+        ticket_id=ticket.id,
+        customer_id=order.customer_id,
+        channel=channel,
+        direction=Direction.internal,
+        party_role=PartyRole.system,
+        author_id="order-workflow",
+        subject=ticket.subject,
+        text=note,
+        delivery_status=DeliveryStatus.received,
+        metadata={"order_id": order.id, "reason": reason},
+        sent_at=now,
+        received_at=now,
+    )
+    ticket_id, _ = store.open_ticket(order.id, reason, ticket, message)
+    with contextlib.suppress(NotFound):  # the order is gone: the ticket still says why
+        orders.link_ticket(order.id, ticket_id, now, by="order-workflow", order_number=order.number)
+    return ticket_id
