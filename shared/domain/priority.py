@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from shared.domain.common import Channel, DomainModel
 from shared.domain.customer import CustomerTraits
@@ -41,37 +41,51 @@ def max_priority(*priorities: Priority) -> Priority:
     return max(priorities, key=level)
 
 
-class PriorityPolicy(DomainModel):
-    """Thresholds admins may tune; stored as JSON (durations as ISO 8601, amounts as strings)."""
+_BASE: dict[TicketType, Priority] = {
+    TicketType.complaint: Priority.high,
+    TicketType.callback: Priority.high,  # the customer tried to reach us and could not
+    TicketType.assistance: Priority.normal,
+    TicketType.order_change: Priority.normal,  # before the order moves on, but no fire
+    TicketType.unqualified: Priority.normal,
+    TicketType.information: Priority.low,
+}
+# Within one level: complaint > callback > assistance > order change > unqualified > information.
+_TYPE_WEIGHTS: dict[TicketType, int] = {
+    TicketType.complaint: 50,
+    TicketType.callback: 45,
+    TicketType.assistance: 40,
+    TicketType.order_change: 30,
+    TicketType.unqualified: 20,
+    TicketType.information: 10,
+}
 
-    base: dict[TicketType, Priority] = Field(
-        default_factory=lambda: {
-            TicketType.complaint: Priority.high,
-            TicketType.callback: Priority.high,  # the customer tried to reach us and could not
-            TicketType.assistance: Priority.normal,
-            TicketType.order_change: Priority.normal,  # before the order moves on, but no fire
-            TicketType.unqualified: Priority.normal,
-            TicketType.information: Priority.low,
-        }
-    )
-    # Within one level: complaint > callback > assistance > order change > unqualified > information.
-    type_weights: dict[TicketType, int] = Field(
-        default_factory=lambda: {
-            TicketType.complaint: 50,
-            TicketType.callback: 45,
-            TicketType.assistance: 40,
-            TicketType.order_change: 30,
-            TicketType.unqualified: 20,
-            TicketType.information: 10,
-        }
-    )
+
+class PriorityPolicy(DomainModel):
+    """Thresholds admins may tune; stored as JSON (durations as ISO 8601, amounts as strings).
+
+    ``base`` and ``type_weights`` may list only the types to change: the others keep their
+    defaults, so a partial edit never silently drops complaints to normal.
+    """
+
+    base: dict[TicketType, Priority] = Field(default_factory=lambda: dict(_BASE))
+    type_weights: dict[TicketType, int] = Field(default_factory=lambda: dict(_TYPE_WEIGHTS))
     valuable_lifetime_value: Decimal | None = Decimal("1000")  # None: not a criterion
     valuable_average_basket: Decimal | None = Decimal("200")
-    impatience_window: timedelta = timedelta(hours=24)
+    impatience_window: timedelta = Field(default=timedelta(hours=24), gt=timedelta(0))
     impatient_contacts: int = Field(default=2, ge=1)  # this many contacts ...
     impatient_channels: int = Field(default=2, ge=1)  # ... on at least this many channels
     insistent_contacts: int | None = Field(default=3, ge=2)  # or this many on any channels
-    sla_due_soon: timedelta = timedelta(hours=1)
+    sla_due_soon: timedelta = Field(default=timedelta(hours=1), ge=timedelta(0))
+
+    @field_validator("base")
+    @classmethod
+    def _complete_base(cls, base: dict[TicketType, Priority]) -> dict[TicketType, Priority]:
+        return {**_BASE, **base}
+
+    @field_validator("type_weights")
+    @classmethod
+    def _complete_weights(cls, weights: dict[TicketType, int]) -> dict[TicketType, int]:
+        return {**_TYPE_WEIGHTS, **weights}
 
 
 DEFAULT_PRIORITY_POLICY = PriorityPolicy()
