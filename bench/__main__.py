@@ -155,6 +155,7 @@ def _operations() -> tuple[list[Measure], list[ChannelMeasure]]:
         measures.append(Measure("list tickets (25 per page)", "agent_api", tally, logged, True))
 
         channels = _channel_operations(handles, context)
+        measures += _commerce_operations(handles, context)
     return measures, channels
 
 
@@ -197,6 +198,21 @@ def _channel_operations(handles: dict[str, Any], context: Any) -> list[ChannelMe
             processed.append(Measure(scenario.channel, "inbound_processor", tally, logged, False, True))
         results.append(ChannelMeasure(scenario.channel, webhook_measure, processed[0], processed[1]))
     return results
+
+
+# ------------------------------------------------------------ orders and commerce (issue 6)
+def _commerce_operations(handles: dict[str, Any], context: Any) -> list[Measure]:
+    """Commerce webhooks, syncs, the abandoned-cart sweep, the 360 view, the import (bench/commerce.py)."""
+    from bench import commerce
+
+    measured: list[Measure] = commerce.operations(handles, context, _capture, Measure)
+    return measured
+
+
+def _commerce_report(measures: list[Measure]) -> list[str]:
+    from bench import commerce
+
+    return commerce.report(measures)
 
 
 def _first_ticket(api: Any, context: Any, load_event: Callable[[str], dict[str, Any]]) -> str:
@@ -300,6 +316,7 @@ def _report(
         " design about $9.8).",
         "",
         *_channel_report(channels),
+        *_commerce_report(measures),
         "",
         "## Cold import time of each handler module (fresh interpreter, median of 7)",
         "",

@@ -22,4 +22,7 @@ ASSUMED_DURATION_MS = {
     "meta_webhook": 20,  # verify an HMAC, one SQS send
     "twilio_webhook": 20,
     "portal_api": 30,
+    "commerce_webhook": 20,  # verify an HMAC, one SQS send
+    "orders_api": 50,  # the 360 view: 3 reads + one Query per linked ticket
+    "abandoned_carts": 60,  # 4 Queries + one transaction per due cart
 }

@@ -220,9 +220,9 @@ def sync_order(
     try:
         result = _retrying(attempt, sleep)
     except Duplicate:
-        found = orders.get_order(order_id)
-        result = SyncResult("duplicate", order_id, found.value.customer_id if found else None)
-        seen["order"] = found.value if found else None
+        # The order as this attempt read it: the redelivery changed nothing since.
+        known = seen.get("order")
+        result = SyncResult("duplicate", order_id, known.customer_id if known else None)
     return _with_satisfaction(orders, clock, starter, seen.get("order"), result)
 
 
@@ -270,9 +270,8 @@ def sync_fulfillment(
     try:
         result = _retrying(attempt, sleep)
     except Duplicate:
-        found = orders.get_order(order_id)
-        result = SyncResult("duplicate", order_id, found.value.customer_id if found else None)
-        seen["order"] = found.value if found else None
+        known = seen.get("order")
+        result = SyncResult("duplicate", order_id, known.customer_id if known else None)
     return _with_satisfaction(orders, clock, starter, seen.get("order"), result)
 
 
@@ -728,7 +727,9 @@ def _resolve(
         missing = [
             Identity(kind=c.kind, value=c.value, first_seen_at=now)
             for c in claims
-            if not customer.has_identity(c.kind, c.value) and (c.kind.value, c.value) not in taken
+            if not customer.has_identity(c.kind, c.value)
+            and (c.kind.value, c.value) not in taken
+            and (c in deciding or _unowned(repo, c.kind.value, c.value, taken))
         ]
         first = who.first_name if not customer.first_name else None
         last = who.last_name if not customer.last_name else None
@@ -747,6 +748,7 @@ def _resolve(
         Identity(kind=c.kind, value=c.value, first_seen_at=now)
         for c in claims
         if (c.kind.value, c.value) not in taken
+        and (c in deciding or _unowned(repo, c.kind.value, c.value, taken))
     ]
     if not identities:
         return None, None
@@ -765,6 +767,15 @@ def _resolve(
         claimed_identities=identities,
         orders_added=orders_added,
     )
+
+
+def _unowned(repo: Repository, kind: str, value: str, taken: set[tuple[str, str]]) -> bool:
+    """An identifier that did not take part in the lookup (a phone beside an email): one GetItem
+    now instead of a cancelled transaction when someone else owns it."""
+    if repo.identity_owner(kind, value) is None:
+        return True
+    taken.add((kind, value))
+    return False
 
 
 def _older(incoming: datetime | None, stored: datetime | None) -> bool:
