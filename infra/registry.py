@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 Access = Literal["read", "write", "read_write", "send", "consume", "publish", "start", "task_response"]
+# Besides the declared resources, grants may name "email" (SES SendEmail from ALERT_SENDER only),
+# "sms" (SNS Publish to phone numbers, never to a topic) and "statemachine:<name>" ("start",
+# "task_response").
 Auth = Literal["none", "staff", "customer"]
 
 
@@ -123,6 +126,32 @@ class EmailReceiptSpec:
 
 
 @dataclass(frozen=True)
+class StateMachineSpec:
+    """A Step Functions state machine defined by an ASL file with ``${Placeholders}``.
+
+    ``name`` is also the file's stem (infra/statemachine/<name>.asl.json), the local stack's name
+    for it and the key of ``Ref("statemachine:<name>", "arn")``. Its role may invoke the ``tasks``
+    functions and nothing else; the placeholder ``${<Task>FunctionArn}`` of each task (CamelCase
+    of the function name) is its only substitution, resolved by CDK and by the local stack alike.
+    Who may start it or answer its callbacks is said by the functions' grants.
+    """
+
+    name: str
+    definition: str  # path from the repository root
+    description: str
+    tasks: tuple[str, ...]
+
+    @property
+    def substitutions(self) -> dict[str, Ref]:
+        return {f"{camel(task)}FunctionArn": Ref(f"function:{task}", "arn") for task in self.tasks}
+
+
+def camel(name: str) -> str:
+    """``order_reception`` -> ``OrderReception`` (the placeholder convention of the ASL files)."""
+    return "".join(part[:1].upper() + part[1:] for part in name.replace("-", "_").split("_") if part)
+
+
+@dataclass(frozen=True)
 class UserPoolSpec:
     name: str
     description: str
@@ -140,6 +169,7 @@ QUEUES: tuple[QueueSpec, ...] = (
 
 BUCKETS: tuple[BucketSpec, ...] = (
     BucketSpec(name="attachments", description="Email MIME parts, raw mail over 150 KB, documents"),
+    BucketSpec(name="documents", description="Documents customers open: invoices of the order workflow"),
 )
 
 SECRETS: tuple[SecretSpec, ...] = (
@@ -208,6 +238,20 @@ PROVIDER_WEBHOOK_ENV: dict[str, Ref | str] = {
 PROVIDER_WEBHOOK_GRANTS: tuple[Grant, ...] = (
     Grant("queue:inbound", "send"),
     Grant("secret:webhooks", "read"),
+)
+
+# The order workflow's steps: the table, alerts by email (from this address, a verified SES
+# identity: use the inbound email domain when deploying) or SMS, links under the public URL.
+ALERT_SENDER = "orders@support.example.com"
+WORKFLOW_STEP_ENV: dict[str, Ref | str] = {
+    **TABLE_ENV,
+    "ALERT_SENDER": ALERT_SENDER,
+    "PUBLIC_BASE_URL": Ref("api", "url"),
+}
+WORKFLOW_STEP_GRANTS: tuple[Grant, ...] = (
+    Grant("table", "read_write"),
+    Grant("email", "send"),
+    Grant("sms", "send"),
 )
 
 # ---------------------------------------------------------------- functions
@@ -338,6 +382,124 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         env={**TABLE_ENV},
         grants=(Grant("table", "read_write"),),
     ),
+    # --- the order workflow (issue 6, items 4-8) -------------------------------------------
+    *(
+        FunctionSpec(
+            name=f"order_{stage}",
+            handler=f"functions.order_{stage}.handler.handler",
+            description=description,
+            settings=settings,
+            env={**WORKFLOW_STEP_ENV, **extra_env},
+            grants=(*WORKFLOW_STEP_GRANTS, *extra_grants),
+            timeout_s=30,
+        )
+        for stage, description, settings, extra_env, extra_grants in (
+            (
+                "reception",
+                "Order workflow, Reception: validate, book the installation slot, alert",
+                "shared.settings.WorkflowStepSettings",
+                {},
+                (),
+            ),
+            (
+                "preparation",
+                "Order workflow, Preparation: stock reservation, provisioning, serial numbers, alert",
+                "shared.settings.PreparationSettings",
+                # "fake:" = the in-process fake; set the provisioning system's https URL to deploy.
+                {"PROVISIONING_URL": "fake:", "PROVISIONING_TIMEOUT_S": "5", "BACK_ORDER_MAX_WAITS": "14"},
+                (),
+            ),
+            (
+                "installation",
+                "Order workflow, Installation: wait for the commissioning report, reschedule, escalate",
+                "shared.settings.InstallationSettings",
+                {"COMMISSIONING_MAX_ESCALATIONS": "3"},
+                (),
+            ),
+            (
+                "billing",
+                "Order workflow, Billing: billable gate, gapless invoice in S3, alert",
+                "shared.settings.BillingSettings",
+                {"DOCUMENTS_BUCKET": Ref("bucket:documents", "name")},
+                (Grant("bucket:documents", "write"),),
+            ),
+            (
+                "satisfaction",
+                "Order workflow, Satisfaction: tokenised survey link, alert",
+                "shared.settings.WorkflowStepSettings",
+                {},
+                (),
+            ),
+        )
+    ),
+    FunctionSpec(
+        name="order_incident",
+        handler="functions.order_incident.handler.handler",
+        description="Order workflow: a failed step becomes a back-office ticket that says what failed",
+        settings="shared.settings.WorkflowStepSettings",
+        env={**WORKFLOW_STEP_ENV},
+        grants=(Grant("table", "read_write"),),  # tickets only: never tells the customer
+        timeout_s=30,
+    ),
+    FunctionSpec(
+        name="survey_reminders",
+        handler="functions.survey_reminders.handler.handler",
+        description="Daily: remind unanswered satisfaction surveys (GSI3 due index), up to R times",
+        settings="shared.settings.SurveyReminderSettings",
+        schedules=(
+            Schedule("survey-reminders", "cron(0 8 * * ? *)", "Remind surveys unanswered for N days"),
+        ),
+        env={**WORKFLOW_STEP_ENV, "SURVEY_REMINDER_DAYS": "3", "SURVEY_MAX_REMINDERS": "2"},
+        grants=WORKFLOW_STEP_GRANTS,
+        timeout_s=300,
+    ),
+    FunctionSpec(
+        name="order_workflow_api",
+        handler="functions.order_workflow_api.handler.handler",
+        description="Quotes, commissioning reports, billable lines, restarts, catalog and technicians",
+        settings="shared.settings.OrderApiSettings",
+        routes=(
+            Route("POST", "/api/quotes", auth="staff"),
+            Route("GET", "/api/quotes/{quote_id}", auth="staff"),
+            Route("POST", "/api/quotes/{quote_id}/accept", auth="staff"),
+            Route("GET", "/api/portal/quotes/{quote_id}", auth="customer"),
+            Route("POST", "/api/portal/quotes/{quote_id}/accept", auth="customer"),
+            Route("POST", "/api/orders/{order_id}/commissioning", auth="staff"),
+            Route("POST", "/api/orders/{order_id}/billable", auth="staff"),
+            Route("POST", "/api/orders/{order_id}/workflow/restart", auth="staff"),
+            Route("GET", "/api/orders/{order_id}/workflow", auth="staff"),
+            Route("GET", "/api/orders/{order_id}/invoice", auth="staff"),
+            Route("GET", "/api/portal/orders/{order_id}/invoice", auth="customer"),
+            Route("PUT", "/api/catalog/products/{sku}", auth="staff"),
+            Route("PUT", "/api/technicians/{technician_id}", auth="staff"),
+        ),
+        env={
+            **TABLE_ENV,
+            "ORDER_WORKFLOW_ARN": Ref("statemachine:order_workflow", "arn"),
+            "DOCUMENTS_BUCKET": Ref("bucket:documents", "name"),
+            "COMMISSIONING_TIMEOUT_S": str(7 * 86_400),
+            "BILLING_HOLD_TIMEOUT_S": str(14 * 86_400),
+            "BACK_ORDER_WAIT_S": str(86_400),
+        },
+        grants=(
+            Grant("table", "read_write"),
+            Grant("statemachine:order_workflow", "start"),
+            # The callbacks are answered here, never by a task function (no circular dependency).
+            Grant("statemachine:order_workflow", "task_response"),
+            Grant("bucket:documents", "read"),  # presigned links to invoices
+        ),
+    ),
+    FunctionSpec(
+        name="survey_api",
+        handler="functions.survey_api.handler.handler",
+        description="Public satisfaction survey page and answer (tokenised link, no login)",
+        settings="shared.settings.ApiSettings",
+        routes=(Route("GET", "/survey/{token}"), Route("POST", "/survey/{token}")),
+        env={**TABLE_ENV},
+        grants=(Grant("table", "read_write"),),
+        memory_mb=256,
+        timeout_s=10,
+    ),
 )
 
 
@@ -354,3 +516,28 @@ def all_routes() -> list[tuple[Route, FunctionSpec]]:
 
 def all_schedules() -> list[tuple[Schedule, FunctionSpec]]:
     return [(schedule, spec) for spec in FUNCTIONS for schedule in spec.schedules]
+
+
+# ---------------------------------------------------------------- state machines
+STATE_MACHINES: tuple[StateMachineSpec, ...] = (
+    StateMachineSpec(
+        name="order_workflow",
+        definition="infra/statemachine/order_workflow.asl.json",
+        description="The five-stage order workflow (Standard: the installation waits days for a person)",
+        tasks=(
+            "order_reception",
+            "order_preparation",
+            "order_installation",
+            "order_billing",
+            "order_satisfaction",
+            "order_incident",
+        ),
+    ),
+)
+
+
+def state_machine(name: str) -> StateMachineSpec:
+    for spec in STATE_MACHINES:
+        if spec.name == name:
+            return spec
+    raise KeyError(name)

@@ -29,6 +29,7 @@ from infra.constructs.messaging import Messaging
 from infra.constructs.resources import Resources
 from infra.constructs.secrets import Secrets
 from infra.constructs.storage import Storage
+from infra.constructs.workflow import Workflow
 
 TAGS: dict[str, str] = {
     "project": "guichet",
@@ -102,6 +103,10 @@ class GuichetStack(Stack):
             self, "Functions", resources=self.resources, code_dir=code_dir, layer_dir=layer_dir
         )
         self.api.add_routes(self.functions.functions)
+        # After the functions: the state machines invoke them, and their Lazy ARNs resolve now.
+        self.workflow = Workflow(
+            self, "Workflow", functions=self.functions.functions, resources=self.resources
+        )
         self.event_rules = EventRules(self, "EventRules", queues=self.messaging.queues)
 
         self.inbound_email_domain = inbound_email_domain(

@@ -33,6 +33,8 @@ def environment(spec: FunctionSpec, resources: Resources) -> dict[str, str]:
     """``COMMON_ENV`` plus the spec's variables, each ``Ref`` resolved to a CDK token."""
     env = dict(registry.COMMON_ENV)
     for name, value in spec.env.items():
+        if isinstance(value, registry.Ref) and value.resource.startswith("statemachine:"):
+            continue  # set by infra/constructs/workflow.py: the state machine is built after us
         env[name] = value if isinstance(value, str) else resources.attribute(value)
     return env
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from aws_cdk import Acknowledgment, Stack, Validations
+from aws_cdk import Acknowledgment, Aws, Stack, Validations
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
@@ -23,6 +23,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import IConstruct
 
+from infra import registry
 from infra.registry import Grant, Ref
 
 NAG_PACK = "AwsSolutions"
@@ -146,6 +147,9 @@ class Resources:
     # What Ref("api", "url") means: the public base URL that providers sign, without a
     # trailing slash (the API's endpoint, or a custom domain given as CDK context).
     api_url: str
+    # Filled by infra/constructs/workflow.py, which is built after the functions (its state
+    # machines invoke them); it also sets the functions' Ref("statemachine:...") variables.
+    state_machines: dict[str, Any] = field(default_factory=dict)
 
     def construct(self, resource: str) -> Any:
         kind, name = split_key(resource)
@@ -154,6 +158,7 @@ class Resources:
         if kind == "api" and name is None:
             return self.api
         families: dict[str, Mapping[str, Any]] = {
+            "statemachine": self.state_machines,
             "queue": self.queues,
             "bucket": self.buckets,
             "secret": self.secrets,
@@ -171,6 +176,11 @@ class Resources:
             return self.user_pool_clients[name].user_pool_client_id
         if kind == "api" and name is None and ref.attribute == "url":
             return self.api_url
+        if kind == "statemachine" and ref.attribute == "arn" and name:
+            if name not in self.state_machines:
+                raise KeyError(f"state machine {name!r} is not built yet (infra/constructs/workflow.py)")
+            arn: str = self.state_machines[name].state_machine_arn
+            return arn
         getter = _ATTRIBUTES.get(kind, {}).get(ref.attribute)
         if getter is None:
             raise KeyError(f"no attribute {ref.attribute!r} on {ref.resource!r}")
@@ -179,6 +189,12 @@ class Resources:
     def grant(self, grant: Grant, grantee: iam.IGrantable) -> list[tuple[str, str]]:
         """Apply ``grant``; return the (IAM5 finding, reason) pairs its wildcards imply."""
         kind, _ = split_key(grant.resource)
+        if kind == "statemachine":
+            return []  # applied by infra/constructs/workflow.py once the state machine exists
+        if (kind, grant.access) == ("email", "send"):
+            return _grant_email(grantee)
+        if (kind, grant.access) == ("sms", "send"):
+            return _grant_sms(grantee)
         method = _GRANTS.get((kind, grant.access))
         if method is None:
             raise NotImplementedError(f"no grant for {grant.access!r} on {grant.resource!r}")
@@ -186,3 +202,44 @@ class Resources:
         method(target, grantee)
         wildcards = _SCOPED_WILDCARDS.get(kind)
         return wildcards(target, grant.access) if wildcards else []
+
+
+def _grant_email(grantee: iam.IGrantable) -> list[tuple[str, str]]:
+    """SES sending, from the alert sender only (``ses:FromAddress``), through any identity of
+    this account and region (the sender's domain or address, whichever is verified)."""
+    grantee.grant_principal.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=["ses:SendEmail", "ses:SendRawEmail"],
+            resources=[f"arn:{Aws.PARTITION}:ses:{Aws.REGION}:{Aws.ACCOUNT_ID}:identity/*"],
+            conditions={"StringEquals": {"ses:FromAddress": registry.ALERT_SENDER}},
+        )
+    )
+    return [
+        (
+            "Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:identity/*",
+            "Sending is limited to ses:FromAddress = registry.ALERT_SENDER; the identity that "
+            "authorises it may be the address or its domain, whichever the account verified.",
+        )
+    ]
+
+
+def _grant_sms(grantee: iam.IGrantable) -> list[tuple[str, str]]:
+    """SNS SMS: a phone number has no ARN, so Publish needs Resource "*"; an explicit Deny on
+    every topic ARN keeps the grant to direct SMS only."""
+    policy = grantee.grant_principal
+    policy.add_to_principal_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=["*"]))
+    policy.add_to_principal_policy(
+        iam.PolicyStatement(
+            effect=iam.Effect.DENY,
+            actions=["sns:Publish"],
+            resources=[f"arn:{Aws.PARTITION}:sns:*:*:*"],
+        )
+    )
+    return [
+        (
+            "Resource::*",
+            "sns:Publish to a phone number (SMS) has no resource ARN and requires '*'; a Deny "
+            "statement on arn:aws:sns:*:*:* forbids publishing to any topic. Active tracing "
+            "adds xray:PutTraceSegments/PutTelemetryRecords, which also require '*'.",
+        )
+    ]

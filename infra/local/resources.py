@@ -463,15 +463,28 @@ class Provisioner:
             self.resources.functions[spec.name] = arn
 
     def state_machines(self, directory: Path = STATEMACHINE_DIR) -> None:
-        """Create one state machine per ``infra/statemachine/<name>.asl.json`` (none is fine)."""
+        """Create the registry's ``STATE_MACHINES`` (each from its declared file, with its declared
+        substitutions resolved like any ``Ref``), then one per other ``<name>.asl.json`` of
+        ``directory`` with the conventional placeholders (none is fine)."""
+        declared = {spec.name: spec for spec in getattr(registry, "STATE_MACHINES", ())}
         files = sorted(directory.glob("*.asl.json")) if directory.is_dir() else []
-        if not files:
+        others = [path for path in files if path.name.removesuffix(".asl.json") not in declared]
+        if not declared and not others:
             return
         sfn = self._client("stepfunctions")
         role = self._role(f"{PREFIX}-local-states", "states.amazonaws.com")
-        subs = self.resources.substitutions()
-        for path in files:
-            name = path.name.removesuffix(".asl.json")
+        root = Path(__file__).resolve().parents[2]
+        sources: list[tuple[str, Path, dict[str, str]]] = [
+            (
+                name,
+                root / spec.definition,
+                {k: self.resources.resolve(v) for k, v in spec.substitutions.items()},
+            )
+            for name, spec in declared.items()
+        ]
+        conventional = self.resources.substitutions()
+        sources += [(path.name.removesuffix(".asl.json"), path, conventional) for path in others]
+        for name, path, subs in sources:
             definition = substitute(path.read_text(encoding="utf-8"), subs, source=str(path))
             json.loads(definition)  # fail here, with the file name, rather than inside moto
             arn = sfn.create_state_machine(name=name, definition=definition, roleArn=role)["stateMachineArn"]
