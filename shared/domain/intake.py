@@ -9,7 +9,16 @@ from shared.domain.customer import Customer, Identity
 from shared.domain.ids import new_id, stable_id, ticket_reference
 from shared.domain.inbound import InboundMessage
 from shared.domain.message import Direction, Message, PartyRole
-from shared.domain.ticket import Priority, Ticket, TicketStatus, TicketType, default_sla
+from shared.domain.priority import DEFAULT_PRIORITY_POLICY, PriorityPolicy, priority_for
+from shared.domain.qualification import DEFAULT_RULES, MessageFields, QualificationRules, qualify
+from shared.domain.sla_policy import (
+    DEFAULT_CALENDAR,
+    DEFAULT_SLA_POLICY,
+    BusinessCalendar,
+    SlaPolicy,
+    start_clock,
+)
+from shared.domain.ticket import Ticket, TicketStatus
 from shared.domain.timeline import TimelineEntry
 
 SUMMARY_LENGTH = 140
@@ -117,21 +126,58 @@ def record_contact(
     )
 
 
-def open_ticket(message: InboundMessage, customer_id: str, now: datetime) -> Ticket:
-    priority = Priority.high if message.ticket_type is TicketType.callback else Priority.normal
+def recent_contacts(customer: Customer | None, message: InboundMessage) -> list[tuple[Channel, datetime]]:
+    """What the profile remembers of recent contacts (the last one), plus this message."""
+    contacts = [(message.channel, message.sent_at)]
+    if customer is not None and customer.traits.last_contact_at and customer.traits.last_inbound_channel:
+        contacts.append((customer.traits.last_inbound_channel, customer.traits.last_contact_at))
+    return contacts
+
+
+def open_ticket(
+    message: InboundMessage,
+    customer_id: str,
+    now: datetime,
+    customer: Customer | None = None,
+    playbook: Playbook | None = None,
+) -> Ticket:
+    """A new ticket, qualified (type, topic), prioritised and with its SLA clock running."""
+    rules = playbook or DEFAULT_PLAYBOOK
+    qualification = qualify(MessageFields.from_inbound(message), None, rules.qualification)
+    decision = priority_for(
+        qualification.type,
+        customer.traits if customer is not None else None,
+        recent_contacts(customer, message),
+        None,
+        now,
+        policy=rules.priority,
+    )
     return Ticket(
         id=ticket_reference(),
-        type=message.ticket_type or TicketType.unqualified,
+        type=qualification.type,
+        topic=qualification.topic,
         subject=message.subject or _summary(message.text, 80) or None,
         channel=message.channel,
         customer_id=customer_id,
         order_number=message.order_number,
-        priority=priority,
+        priority=decision.priority,
         status=TicketStatus.new,
-        sla=default_sla(priority, now),
+        sla=start_clock(decision.priority, now, rules.sla, rules.calendar),
         created_at=now,
         updated_at=now,
     )
+
+
+class Playbook(DomainModel):
+    """The team's rules for new tickets (admins may store their own; these are the defaults)."""
+
+    qualification: QualificationRules = DEFAULT_RULES
+    priority: PriorityPolicy = DEFAULT_PRIORITY_POLICY
+    sla: SlaPolicy = DEFAULT_SLA_POLICY
+    calendar: BusinessCalendar = DEFAULT_CALENDAR
+
+
+DEFAULT_PLAYBOOK = Playbook()
 
 
 def outbound_on_ticket(ticket: Ticket, sent_at: datetime, now: datetime) -> TicketUpdate:

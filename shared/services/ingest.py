@@ -126,7 +126,11 @@ def _attempt(
 
     if current is not None and intake.wants_own_ticket(inbound, current.value):
         current, match = None, None
-    ticket = current.value if current else intake.open_ticket(inbound, customer.id, now)
+    ticket = (
+        current.value
+        if current
+        else intake.open_ticket(inbound, customer.id, now, found.value if found else None)
+    )
     # A reply threaded onto another customer's case (a third party) does not move our pointer.
     owns_ticket = ticket.customer_id == customer.id
 

@@ -10,6 +10,7 @@ from shared.adapters.dynamodb.repository import DynamoRepository
 from shared.domain.common import Channel
 from shared.domain.identity import IdentityKind
 from shared.domain.inbound import IdentityClaim, InboundMessage
+from shared.domain.sla_policy import DEFAULT_CALENDAR, add_business_time
 from shared.services.ingest import record_message
 from tests.support import FixedClock, load_event
 
@@ -131,6 +132,6 @@ def test_sla_due_time_is_returned_with_the_ticket(aws, lambda_context):
 
     [ticket] = result["body"]["items"]
     assert ticket["id"] == ticket_id
-    assert ticket["sla"]["first_response_due_at"].startswith(
-        (clock.now() + timedelta(hours=8)).strftime("%Y-%m-%dT%H:%M")
-    )
+    # A normal-priority first response: 4 business hours (Paris office hours) from creation.
+    due = add_business_time(clock.now(), timedelta(hours=4), DEFAULT_CALENDAR)
+    assert ticket["sla"]["first_response_due_at"].startswith(due.strftime("%Y-%m-%dT%H:%M"))

@@ -182,7 +182,8 @@ def test_a_missed_call_opens_a_call_back_ticket_once(aws):
 
     ticket = repo.get_ticket(result.ticket_id).value
     assert ticket.type is TicketType.callback
-    assert ticket.priority is Priority.high
+    # A call-back starts high; the same person also wrote by SMS within 24 h: they rise to urgent.
+    assert ticket.priority is Priority.urgent
     assert result.created_ticket
     assert record_event(repo, clock, missed).duplicate
     # The SMS conversation's ticket is left as it was; the call-back is its own case.

@@ -44,8 +44,12 @@ def test_a_new_ticket_gets_a_readable_reference_and_its_sla():
     assert is_ticket_reference(ticket.id)
     assert ticket.subject == "Panne box"
     assert ticket.status is TicketStatus.new
+    # Qualified from the words, and the SLA runs in business hours (Paris, 09:00-18:00):
+    # 10:00 Paris + 4 business hours for a normal-priority first response.
+    qualified = (ticket.type.value, ticket.topic.value, ticket.priority.value)
+    assert qualified == ("assistance", "tech_support", "normal")
     assert ticket.sla is not None
-    assert ticket.sla.first_response_due_at == NOW + timedelta(hours=8)
+    assert ticket.sla.first_response_due_at == datetime(2026, 11, 25, 13, 0, tzinfo=UTC)
 
 
 def test_a_customer_reply_ends_the_wait_on_the_customer():
