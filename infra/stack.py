@@ -103,7 +103,7 @@ class GuichetStack(Stack):
             self, "Functions", resources=self.resources, code_dir=code_dir, layer_dir=layer_dir
         )
         self.api.add_routes(self.functions.functions)
-        # After the functions: the state machines invoke them, and their Lazy ARNs resolve now.
+        # After the functions: the state machines invoke them; it then sets their ARN variables.
         self.workflow = Workflow(
             self, "Workflow", functions=self.functions.functions, resources=self.resources
         )
