@@ -279,6 +279,7 @@ def request_satisfaction(
     orders: OrderRepository, clock: Clock, starter: SatisfactionStarter, order: Order | None
 ) -> bool:
     """Delivered and not yet requested: call the workflow's port, then record it (first wins).
+    True when the port was called.
 
     The port is called before the record, so a crash in between calls it again on the retry
     (the port is idempotent); the record makes later deliveries of the same news stop here.
@@ -288,7 +289,8 @@ def request_satisfaction(
     if order.stage is OrderStage.cancelled or order.deleted_at is not None or not order.is_delivered():
         return False
     starter.start_satisfaction(order.id)
-    return orders.mark_satisfaction_requested(order.id, clock.now())
+    orders.mark_satisfaction_requested(order.id, clock.now())  # False if the starter recorded it
+    return True
 
 
 def _with_satisfaction(
