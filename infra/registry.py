@@ -329,6 +329,12 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
             Route("GET", "/api/tickets/{ticket_id}", auth="staff"),
             Route("GET", "/api/customers/{customer_id}", auth="staff"),
             Route("POST", "/api/customers/{customer_id}/merges/{merged_id}/undo", auth="staff"),
+            Route("PATCH", "/api/tickets/{ticket_id}", auth="staff"),
+            Route("POST", "/api/tickets/{ticket_id}/notes", auth="staff"),
+            Route("GET", "/api/tickets/{ticket_id}/audit", auth="staff"),
+            Route("POST", "/api/agents/me/next", auth="staff"),
+            Route("GET", "/api/agents/me", auth="staff"),
+            Route("PUT", "/api/admin/agents/{agent_id}", auth="staff"),
         ),
         env={**TABLE_ENV},
         grants=(Grant("table", "read_write"),),  # agents change tickets and profiles (undo a merge)

@@ -9,17 +9,21 @@ import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from shared.adapters.auth import STAFF_ROLES, Forbidden, caller_from_event
+from shared.adapters.auth import STAFF_ROLES, Caller, Forbidden, caller_from_event
 from shared.adapters.clock import SystemClock
 from shared.adapters.dynamodb.repository import DynamoRepository
+from shared.domain.agent import Agent
+from shared.domain.audit import AuditEntry
 from shared.domain.customer import Customer
-from shared.domain.errors import Conflict, InvalidCursor, NotFound
+from shared.domain.errors import AtCapacity, Conflict, InvalidCursor, InvalidInput, NotFound
 from shared.domain.message import Message
+from shared.domain.routing import RoutingPolicy
 from shared.domain.ticket import Ticket, TicketSummary
+from shared.domain.ticket_work import TicketChange
 from shared.domain.timeline import TimelineEntry
-from shared.services import customers, merges, tickets
+from shared.services import customers, merges, routing, ticket_work, tickets
 from shared.settings import ApiSettings, load
 
 logger = Logger()
@@ -56,6 +60,21 @@ def _staff() -> str:
     caller = caller_from_event(app.current_event.raw_event)
     caller.require_any(STAFF_ROLES)
     return caller.email or caller.subject
+
+
+def _caller(allowed: frozenset[str] = STAFF_ROLES) -> Caller:
+    caller = caller_from_event(app.current_event.raw_event)
+    caller.require_any(allowed)
+    return caller
+
+
+class NoteIn(BaseModel):
+    text: str = Field(min_length=1, max_length=20_000)
+
+
+class Claim(BaseModel):
+    ticket: Ticket
+    queues_tried: list[str]
 
 
 @app.get("/api/tickets")
@@ -98,6 +117,63 @@ def undo_merge(customer_id: str, merged_id: str) -> Customer:
     return merges.undo_merge(_repository(), SystemClock(), customer_id, merged_id, by=f"agent:{who}")
 
 
+@app.post("/api/agents/me/next")
+def claim_next() -> Claim:
+    """The best waiting ticket for the calling agent: specialties, then backup queues, by
+    priority then age; claimed atomically (two agents never get the same ticket)."""
+    caller = _caller()
+    claimed = routing.next_ticket(_repository(), SystemClock(), caller.subject, RoutingPolicy())
+    if claimed is None:
+        raise NotFound("waiting ticket", "in your queues")
+    ticket = _repository().get_ticket(claimed.ticket_id)
+    assert ticket is not None
+    return Claim(ticket=ticket.value, queues_tried=[t.value for t in claimed.queues_tried])
+
+
+@app.get("/api/agents/me")
+def my_agent_profile() -> Agent:
+    caller = _caller()
+    found = _repository().get_agent(caller.subject)
+    if found is None:
+        raise NotFound("agent profile", "for you: ask an admin to set your skills")
+    return found.value
+
+
+@app.put("/api/admin/agents/<agent_id>")
+def save_agent(agent_id: str, agent: Agent) -> Agent:
+    """Admins set an agent's skills (served first), backup queues and capacity."""
+    _caller(frozenset({"admin"}))
+    if agent.id != agent_id:
+        raise InvalidInput([{"field": "id", "message": "must match the agent id in the path"}])
+    return _repository().save_agent(agent)
+
+
+@app.patch("/api/tickets/<ticket_id>")
+def change_ticket(ticket_id: str, change: TicketChange) -> Ticket:
+    """Status, requalification (type, topic, priority), assignment, tags, collaborators.
+    Agents assign to themselves; giving a ticket to someone else is for supervisors."""
+    caller = _caller()
+    if change.assignee_id not in (None, caller.subject) and not caller.roles & {"supervisor", "admin"}:
+        raise Forbidden("only supervisors reassign a ticket to someone else")
+    return ticket_work.update_ticket(
+        _repository(), SystemClock(), ticket_id, change, f"agent:{caller.subject}"
+    )
+
+
+@app.post("/api/tickets/<ticket_id>/notes")
+def add_note(ticket_id: str, note: NoteIn) -> Message:
+    """An internal note: visible to agents only."""
+    caller = _caller()
+    return ticket_work.add_note(_repository(), SystemClock(), ticket_id, note.text, caller.subject)
+
+
+@app.get("/api/tickets/<ticket_id>/audit")
+def ticket_audit(ticket_id: str, limit: Annotated[int, Query(ge=1, le=200)] = 100) -> list[AuditEntry]:
+    """Who changed what, and when, newest first."""
+    _caller()
+    return _repository().ticket_audit(ticket_id, limit)
+
+
 def _error(status: int, message: str) -> Response[str]:
     return Response(
         status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps({"message": message})
@@ -112,6 +188,20 @@ def _not_found(error: NotFound) -> Response[str]:
 @app.exception_handler(InvalidCursor)
 def _bad_cursor(error: InvalidCursor) -> Response[str]:
     return _error(400, str(error))
+
+
+@app.exception_handler(AtCapacity)
+def _at_capacity(error: AtCapacity) -> Response[str]:
+    return _error(409, str(error))
+
+
+@app.exception_handler(InvalidInput)
+def _invalid(error: InvalidInput) -> Response[str]:
+    return Response(
+        status_code=400,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps({"message": "invalid request", "errors": error.errors}),
+    )
 
 
 @app.exception_handler(Conflict)

@@ -27,6 +27,7 @@ from shared.domain.merge import MergePlan, UndoPlan, contact_totals
 from shared.domain.message import DeliveryStatus, Message
 from shared.domain.routing import waiting_position
 from shared.domain.ticket import Ticket, TicketSummary
+from shared.domain.ticket_work import counts_for_assignee
 from shared.domain.timeline import TimelineEntry
 from shared.ports import InboundWrite, Page, ProviderMessageRef, QueueHead, Versioned
 
@@ -331,6 +332,61 @@ class DynamoRepository:
             if reasons and reasons[0] in ("ConditionalCheckFailed", "TransactionConflict"):
                 raise Conflict(f"ticket {head.ticket_id} was taken by someone else") from error
             raise
+
+    def save_ticket(
+        self, before: Versioned[Ticket], after: Ticket, audit: list[AuditEntry], note: Message | None = None
+    ) -> None:
+        """An agent's change, atomically: the ticket (guarded by the version it was read at), its
+        place in the queue index and the backlog counters, the agents' loads, the audit, the note."""
+        old, new = before.value, after
+        item_keys = {**self._ticket_keys(new.id), **keys.ticket_list_keys(new.id, iso(new.created_at))}
+        position = waiting_position(new)
+        if position is not None:
+            item_keys.update(keys.queue_keys(position.topic.value, position.sort_key, new.id))
+        put = self._put(
+            to_item(new, "ticket", item_keys, version=before.version + 1), "version = :read_version"
+        )
+        put["Put"]["ExpressionAttributeValues"] = {":read_version": before.version}
+        operations: list[dict[str, Any]] = [put]
+        was = waiting_position(old)
+        if (was and was.topic) != (position and position.topic):
+            if was is not None:
+                operations.append(self._backlog_change(was.topic.value, -1))
+            if position is not None:
+                operations.append(self._backlog_change(position.topic.value, +1))
+        load_before, load_after = counts_for_assignee(old), counts_for_assignee(new)
+        if load_before != load_after:
+            for agent_id, delta in ((load_before, -1), (load_after, +1)):
+                if agent_id is not None:
+                    operations.append(
+                        self._update(
+                            {PARTITION_KEY: keys.agent_pk(agent_id), SORT_KEY: keys.AGENT_SK},
+                            "ADD active_ticket_count :delta",
+                            f"attribute_exists({PARTITION_KEY})",
+                            {},
+                            {":delta": delta},
+                        )
+                    )
+        operations += [self._put(self._audit_item(new.id, entry)) for entry in audit]
+        if note is not None:
+            sk = keys.message_sk(iso(note.sent_at), note.id)
+            operations.append(
+                self._put(
+                    to_item(note, "message", {PARTITION_KEY: keys.ticket_pk(new.id), SORT_KEY: sk}), _NEW
+                )
+            )
+        self._transact(operations)
+
+    def ticket_audit(self, ticket_id: str, limit: int) -> list[AuditEntry]:
+        """The ticket's audit trail, newest first (one Query on its partition)."""
+        response = self._table.query(
+            KeyConditionExpression="#pk = :pk AND begins_with(#sk, :audit)",
+            ExpressionAttributeNames={"#pk": PARTITION_KEY, "#sk": SORT_KEY},
+            ExpressionAttributeValues={":pk": keys.ticket_pk(ticket_id), ":audit": keys.AUDIT_PREFIX},
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        return [from_item(item, AuditEntry) for item in response.get("Items", [])]
 
     def _audit_item(self, ticket_id: str, audit: AuditEntry) -> dict[str, Any]:
         return to_item(

@@ -1,0 +1,160 @@
+"""What agents do to a ticket: status, requalification, assignment, tags, collaborators.
+
+Pure: each change returns the new ticket and the audit entries that explain it. The SLA
+clock follows the status: it pauses while the ticket waits on the customer or a third party,
+resumes when work starts again, and stops when the ticket is solved.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import Field
+
+from shared.domain.audit import AuditEntry
+from shared.domain.common import DomainModel
+from shared.domain.errors import InvalidInput
+from shared.domain.ids import new_id
+from shared.domain.sla_policy import DEFAULT_CALENDAR, BusinessCalendar, pause, record_resolution, resume
+from shared.domain.ticket import Priority, SlaClock, Ticket, TicketStatus, TicketType, Topic
+
+# Which status may follow which (a closed ticket is archived: a new message opens a new one).
+TRANSITIONS: dict[TicketStatus, frozenset[TicketStatus]] = {
+    TicketStatus.new: frozenset(
+        {
+            TicketStatus.open,
+            TicketStatus.pending_customer,
+            TicketStatus.pending_third_party,
+            TicketStatus.solved,
+        }
+    ),
+    TicketStatus.open: frozenset(
+        {TicketStatus.pending_customer, TicketStatus.pending_third_party, TicketStatus.solved}
+    ),
+    TicketStatus.pending_customer: frozenset(
+        {TicketStatus.open, TicketStatus.pending_third_party, TicketStatus.solved}
+    ),
+    TicketStatus.pending_third_party: frozenset(
+        {TicketStatus.open, TicketStatus.pending_customer, TicketStatus.solved}
+    ),
+    TicketStatus.solved: frozenset({TicketStatus.open, TicketStatus.closed}),
+    TicketStatus.closed: frozenset(),
+}
+
+
+class TicketChange(DomainModel):
+    """A PATCH on a ticket: only the fields given change."""
+
+    status: TicketStatus | None = None
+    type: TicketType | None = None
+    topic: Topic | None = None
+    priority: Priority | None = None
+    add_tags: list[str] = Field(default_factory=list, max_length=20)
+    remove_tags: list[str] = Field(default_factory=list, max_length=20)
+    assignee_id: str | None = None
+    unassign: bool = False
+    add_collaborators: list[str] = Field(default_factory=list, max_length=10)
+    remove_collaborators: list[str] = Field(default_factory=list, max_length=10)
+
+
+def _audit(ticket: Ticket, actor: str, action: str, changes: dict[str, str], now: datetime) -> AuditEntry:
+    return AuditEntry(
+        id=new_id("A"), ticket_id=ticket.id, actor=actor, action=action, changes=changes, at=now
+    )
+
+
+def apply_change(
+    ticket: Ticket,
+    change: TicketChange,
+    actor: str,
+    now: datetime,
+    calendar: BusinessCalendar = DEFAULT_CALENDAR,
+) -> tuple[Ticket, list[AuditEntry]]:
+    if ticket.merged_into is not None:
+        raise InvalidInput(
+            [{"field": "ticket", "message": f"merged into {ticket.merged_into}: change that one"}]
+        )
+    updated, audit = ticket, []
+    if change.status is not None and change.status is not ticket.status:
+        if change.status not in TRANSITIONS[ticket.status]:
+            raise InvalidInput(
+                [
+                    {
+                        "field": "status",
+                        "message": f"cannot go from {ticket.status.value} to {change.status.value}",
+                    }
+                ]
+            )
+        updated = updated.model_copy(
+            update={"status": change.status, "sla": _sla_for(updated, change.status, now, calendar)}
+        )
+        audit.append(
+            _audit(
+                ticket, actor, "status", {"status": f"{ticket.status.value} -> {change.status.value}"}, now
+            )
+        )
+    requalified = {
+        name: (getattr(ticket, name), value)
+        for name in ("type", "topic", "priority")
+        if (value := getattr(change, name)) is not None and value is not getattr(ticket, name)
+    }
+    if requalified:
+        updated = updated.model_copy(update={name: new for name, (_, new) in requalified.items()})
+        audit.append(
+            _audit(
+                ticket,
+                actor,
+                "requalified",
+                {name: f"{old.value} -> {new.value}" for name, (old, new) in requalified.items()},
+                now,
+            )
+        )
+    if change.unassign or (change.assignee_id and change.assignee_id != ticket.assignee_id):
+        new_assignee = None if change.unassign else change.assignee_id
+        updated = updated.model_copy(update={"assignee_id": new_assignee})
+        action = "unassigned" if new_assignee is None else "assigned"
+        audit.append(
+            _audit(ticket, actor, action, {"assignee_id": f"{ticket.assignee_id} -> {new_assignee}"}, now)
+        )
+    tags = _edited(ticket.tags, change.add_tags, change.remove_tags)
+    if tags != ticket.tags:
+        updated = updated.model_copy(update={"tags": tags})
+        audit.append(
+            _audit(ticket, actor, "tagged", {"tags": f"{','.join(ticket.tags)} -> {','.join(tags)}"}, now)
+        )
+    collaborators = _edited(ticket.collaborator_ids, change.add_collaborators, change.remove_collaborators)
+    if collaborators != ticket.collaborator_ids:
+        updated = updated.model_copy(update={"collaborator_ids": collaborators})
+        audit.append(
+            _audit(ticket, actor, "collaborators", {"collaborator_ids": ",".join(collaborators) or "-"}, now)
+        )
+    if audit:
+        updated = updated.model_copy(update={"updated_at": now})
+        # Entries of one change share a time: a sequence suffix keeps them in the order they happened.
+        base = new_id("A")
+        audit = [entry.model_copy(update={"id": f"{base}{n:02d}"}) for n, entry in enumerate(audit)]
+    return updated, audit
+
+
+def _edited(current: list[str], add: list[str], remove: list[str]) -> list[str]:
+    cleaned = [t.strip() for t in add if t.strip()]
+    result = [t for t in current if t not in remove]
+    return result + [t for t in cleaned if t not in result]
+
+
+def _sla_for(
+    ticket: Ticket, status: TicketStatus, now: datetime, calendar: BusinessCalendar
+) -> SlaClock | None:
+    clock = ticket.sla
+    if clock is None:
+        return None
+    if status is TicketStatus.solved or status is TicketStatus.closed:
+        return record_resolution(clock, now, calendar)
+    if status.pauses_sla:
+        return pause(clock, now) if clock.paused_since is None else clock
+    return resume(clock, now, calendar) if clock.paused_since is not None else clock
+
+
+def counts_for_assignee(ticket: Ticket) -> str | None:
+    """The agent whose capacity this ticket uses: its assignee, while the ticket is active."""
+    return ticket.assignee_id if ticket.assignee_id and ticket.status.is_active else None

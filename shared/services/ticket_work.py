@@ -1,0 +1,70 @@
+"""Agents change tickets: a PATCH (status, requalification, assignment, tags, collaborators) or
+an internal note. Optimistic: read the version, apply the rules, write guarded by the version."""
+
+from __future__ import annotations
+
+from shared.domain.audit import AuditEntry
+from shared.domain.common import Channel
+from shared.domain.errors import Conflict, NotFound
+from shared.domain.ids import new_id
+from shared.domain.message import DeliveryStatus, Direction, Message, PartyRole
+from shared.domain.ticket import Ticket
+from shared.domain.ticket_work import TicketChange, apply_change
+from shared.ports import Clock, Repository
+
+ATTEMPTS = 3
+
+
+def update_ticket(repo: Repository, clock: Clock, ticket_id: str, change: TicketChange, actor: str) -> Ticket:
+    if change.assignee_id and repo.get_agent(change.assignee_id) is None:
+        raise NotFound("agent", change.assignee_id)  # a ticket goes only to someone who can work it
+    for _ in range(ATTEMPTS):
+        found = repo.get_ticket(ticket_id)
+        if found is None:
+            raise NotFound("ticket", ticket_id)
+        after, audit = apply_change(found.value, change, actor, clock.now())
+        if not audit:
+            return found.value  # nothing changed: nothing written
+        try:
+            repo.save_ticket(found, after, audit)
+        except Conflict:
+            continue  # someone changed it meanwhile: apply the change to the new version
+        return after
+    raise Conflict(f"ticket {ticket_id} keeps changing; try again")
+
+
+def add_note(repo: Repository, clock: Clock, ticket_id: str, text: str, agent_id: str) -> Message:
+    """An internal note: on the ticket for agents, never shown to the customer or third parties."""
+    for _ in range(ATTEMPTS):
+        found = repo.get_ticket(ticket_id)
+        if found is None:
+            raise NotFound("ticket", ticket_id)
+        now = clock.now()
+        note = Message(
+            id=new_id("N"),
+            ticket_id=ticket_id,
+            channel=found.value.last_inbound_channel or Channel(found.value.channel),
+            direction=Direction.internal,
+            party_role=PartyRole.agent,
+            author_id=agent_id,
+            text=text,
+            content_type="note",
+            delivery_status=DeliveryStatus.received,
+            sent_at=now,
+            received_at=now,
+        )
+        audit = AuditEntry(
+            id=new_id("A"),
+            ticket_id=ticket_id,
+            actor=f"agent:{agent_id}",
+            action="note",
+            changes={"message_id": note.id},
+            at=now,
+        )
+        after = found.value.model_copy(update={"updated_at": now})
+        try:
+            repo.save_ticket(found, after, [audit], note=note)
+        except Conflict:
+            continue
+        return note
+    raise Conflict(f"ticket {ticket_id} keeps changing; try again")

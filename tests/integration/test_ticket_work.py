@@ -1,0 +1,162 @@
+"""Agents at work through the API: claim, requalify, pause/resume the SLA, notes, audit, roles."""
+
+from __future__ import annotations
+
+import json
+
+from functions.agent_api.handler import handler
+from shared.adapters.dynamodb.repository import DynamoRepository
+from shared.domain.common import Channel
+from shared.domain.identity import IdentityKind
+from shared.domain.inbound import IdentityClaim, InboundMessage
+from shared.services.channel_events import record_event
+from tests.support import FixedClock, LambdaContext, load_event
+
+PAUL = "3f1c2e9a-0000-4000-8000-00000000a9e1"  # the sub in events/agent_api samples
+
+
+def _call(
+    method: str, path: str, body: dict | None = None, groups: str = "[agent]", sub: str = PAUL
+) -> tuple:
+    event = load_event("agent_api/get_ticket")
+    event["routeKey"] = event["requestContext"]["routeKey"] = f"{method} {path}"
+    event["rawPath"] = event["requestContext"]["http"]["path"] = path
+    event["requestContext"]["http"]["method"] = method
+    event.pop("pathParameters", None)
+    claims = event["requestContext"]["authorizer"]["jwt"]["claims"]
+    claims.update({"cognito:groups": groups, "sub": sub})
+    if body is not None:
+        event["body"] = json.dumps(body)
+        event["headers"]["content-type"] = "application/json"
+    response = handler(event, LambdaContext())
+    return response["statusCode"], json.loads(response["body"]) if response.get("body") else None
+
+
+def _waiting_ticket(aws, text="Ma box ne fonctionne pas") -> str:
+    repo, clock = DynamoRepository(aws["table"]), FixedClock()
+    return record_event(
+        repo,
+        clock,
+        InboundMessage(
+            dedup_key=f"sms:{text}",
+            channel=Channel.sms,
+            identities=[IdentityClaim(kind=IdentityKind.phone, value="+33612345678")],
+            text=text,
+            sent_at=clock.now(),
+        ),
+    ).ticket_id
+
+
+def _register_paul(skills=("tech_support",)):
+    status, _ = _call(
+        "PUT",
+        f"/api/admin/agents/{PAUL}",
+        {
+            "id": PAUL,
+            "name": "Paul",
+            "email": "paul@guichet.example",
+            "skills": list(skills),
+            "capacity": 3,
+        },
+        groups="[admin]",
+    )
+    assert status == 200
+
+
+def test_an_agent_claims_the_ticket_of_his_skill_and_it_leaves_the_queue(aws, lambda_context):
+    ticket_id = _waiting_ticket(aws)
+    _register_paul()
+
+    status, body = _call("POST", "/api/agents/me/next")
+
+    assert status == 200
+    assert body["ticket"]["id"] == ticket_id
+    assert body["ticket"]["topic"] == "tech_support"  # qualified from "ne fonctionne pas"
+    assert body["ticket"]["assignee_id"] == PAUL
+    assert _call("POST", "/api/agents/me/next")[0] == 404  # nothing else waiting
+    _, audit = _call("GET", f"/api/tickets/{ticket_id}/audit")
+    assert [a["action"] for a in audit] == ["claimed"]
+
+
+def test_only_admins_set_skills_and_unknown_agents_are_told_to_ask_one(aws, lambda_context):
+    status, _ = _call("PUT", f"/api/admin/agents/{PAUL}", {"id": PAUL, "name": "P", "email": "p@x.fr"})
+    assert status == 403
+    status, body = _call("GET", "/api/agents/me")
+    assert status == 404 and "ask an admin" in body["message"]
+
+
+def test_waiting_on_the_customer_pauses_the_sla_and_the_work_is_audited(aws, lambda_context):
+    ticket_id = _waiting_ticket(aws)
+    _register_paul()
+    _call("POST", "/api/agents/me/next")
+
+    status, ticket = _call(
+        "PATCH", f"/api/tickets/{ticket_id}", {"status": "pending_customer", "add_tags": ["box"]}
+    )
+    assert status == 200
+    assert ticket["status"] == "pending_customer" and ticket["tags"] == ["box"]
+    assert ticket["sla"]["paused_since"] is not None
+
+    status, ticket = _call("PATCH", f"/api/tickets/{ticket_id}", {"status": "open", "topic": "delivery"})
+    assert ticket["sla"]["paused_since"] is None and ticket["topic"] == "delivery"
+
+    status, note = _call("POST", f"/api/tickets/{ticket_id}/notes", {"text": "Client rappelé, RDV demain"})
+    assert status == 200 and note["direction"] == "internal"
+
+    _, audit = _call("GET", f"/api/tickets/{ticket_id}/audit")
+    assert [a["action"] for a in audit] == ["note", "requalified", "status", "tagged", "status", "claimed"]
+    assert audit[1]["changes"] == {"topic": "tech_support -> delivery"}
+    assert all(a["actor"] in (f"agent:{PAUL}",) for a in audit)
+
+
+def test_solving_frees_the_agents_capacity(aws, lambda_context):
+    ticket_id = _waiting_ticket(aws)
+    _register_paul()
+    _call("POST", "/api/agents/me/next")
+    assert _call("GET", "/api/agents/me")[1]["active_ticket_count"] == 1
+
+    status, ticket = _call("PATCH", f"/api/tickets/{ticket_id}", {"status": "solved"})
+
+    assert status == 200 and ticket["sla"]["resolved_at"] is not None
+    assert _call("GET", "/api/agents/me")[1]["active_ticket_count"] == 0
+
+
+def test_forbidden_transitions_and_reassignment_rules(aws, lambda_context):
+    ticket_id = _waiting_ticket(aws)
+
+    status, body = _call("PATCH", f"/api/tickets/{ticket_id}", {"status": "closed"})
+    assert status == 400 and "cannot go from new to closed" in json.dumps(body)
+
+    assert _call("PATCH", f"/api/tickets/{ticket_id}", {"assignee_id": "someone-else"})[0] == 403
+    status, body = _call(
+        "PATCH", f"/api/tickets/{ticket_id}", {"assignee_id": "someone-else"}, groups="[supervisor]"
+    )
+    assert status == 404 and "someone-else" in body["message"]
+    _register_paul()
+    status, ticket = _call("PATCH", f"/api/tickets/{ticket_id}", {"assignee_id": PAUL}, groups="[supervisor]")
+    assert status == 200 and ticket["assignee_id"] == PAUL
+    assert _call("GET", "/api/agents/me")[1]["active_ticket_count"] == 1
+    assert DynamoRepository(aws["table"]).queue_backlog(["tech_support"]) == {"tech_support": 0}
+
+
+def test_a_requalified_waiting_ticket_moves_to_its_new_queue(aws, lambda_context):
+    ticket_id = _waiting_ticket(aws)
+    repo = DynamoRepository(aws["table"])
+    assert repo.queue_backlog(["tech_support", "billing"]) == {"tech_support": 1, "billing": 0}
+
+    _call("PATCH", f"/api/tickets/{ticket_id}", {"topic": "billing"})
+
+    assert repo.queue_backlog(["tech_support", "billing"]) == {"tech_support": 0, "billing": 1}
+    _register_paul(skills=("billing",))
+    assert _call("POST", "/api/agents/me/next")[1]["ticket"]["id"] == ticket_id
+
+
+def test_without_a_staff_role_nothing_is_possible(aws, lambda_context):
+    ticket_id = _waiting_ticket(aws)
+    for method, path, body in [
+        ("POST", "/api/agents/me/next", None),
+        ("PATCH", f"/api/tickets/{ticket_id}", {"status": "open"}),
+        ("POST", f"/api/tickets/{ticket_id}/notes", {"text": "x"}),
+        ("GET", f"/api/tickets/{ticket_id}/audit", None),
+    ]:
+        assert _call(method, path, body, groups="[]")[0] == 403, path
