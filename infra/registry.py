@@ -188,6 +188,7 @@ SECRETS: tuple[SecretSpec, ...] = (
 
 TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(name="ops-alarms", description="Operational alarms (dead-letter queues not empty)"),
+    TopicSpec(name="supervisors", description="SLA warnings and escalations for supervisors"),
     TopicSpec(
         name="inbound-email",
         description="SES receipt notifications for inbound email",
@@ -338,6 +339,16 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         ),
         env={**TABLE_ENV},
         grants=(Grant("table", "read_write"),),  # agents change tickets and profiles (undo a merge)
+    ),
+    FunctionSpec(
+        name="sla_check",
+        handler="functions.sla_check.handler.handler",
+        description="Warns on SLAs due soon and escalates breaches (due-date index, no Scan)",
+        settings="shared.settings.SlaCheckSettings",
+        schedules=(Schedule("sla-check", "rate(5 minutes)", "SLA warnings and escalations"),),
+        env={**TABLE_ENV, "SUPERVISORS_TOPIC_ARN": Ref("topic:supervisors", "arn")},
+        grants=(Grant("table", "read_write"), Grant("topic:supervisors", "publish")),
+        timeout_s=60,
     ),
     FunctionSpec(
         name="portal_api",

@@ -46,6 +46,11 @@ class ProcessorSettings(BaseSettings):
     support_email_domains: str = Field(default="", alias="SUPPORT_EMAIL_DOMAINS")
 
 
+class SlaCheckSettings(BaseSettings):
+    table_name: str = Field(alias="TABLE_NAME", min_length=1)
+    supervisors_topic_arn: str = Field(alias="SUPERVISORS_TOPIC_ARN", min_length=1)
+
+
 class ApiSettings(BaseSettings):
     table_name: str = Field(alias="TABLE_NAME", min_length=1)
 

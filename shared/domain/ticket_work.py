@@ -158,3 +158,18 @@ def _sla_for(
 def counts_for_assignee(ticket: Ticket) -> str | None:
     """The agent whose capacity this ticket uses: its assignee, while the ticket is active."""
     return ticket.assignee_id if ticket.assignee_id and ticket.status.is_active else None
+
+
+def sla_watch(ticket: Ticket) -> datetime | None:
+    """The deadline the SLA check must watch: the earliest running one not already breached
+    (a breach is escalated once), none while paused, solved or merged."""
+    clock = ticket.sla
+    if clock is None or not ticket.status.is_active or ticket.merged_into or clock.paused_since:
+        return None
+    running = {
+        "first_response": clock.first_response_due_at if clock.first_responded_at is None else None,
+        "next_response": clock.next_response_due_at,
+        "resolution": clock.resolution_due_at if clock.resolved_at is None else None,
+    }
+    due = [at for name, at in running.items() if at is not None and name not in clock.breached]
+    return min(due) if due else None

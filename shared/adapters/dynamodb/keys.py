@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from shared.adapters.dynamodb.schema import LIST_SHARDS, QUEUE_SHARDS
+from shared.adapters.dynamodb.schema import DUE_SHARDS, LIST_SHARDS, QUEUE_SHARDS
 
 TICKET_SK = "#TICKET"
 PROFILE_SK = "#PROFILE"
@@ -88,3 +88,12 @@ AUDIT_PREFIX = "AUDIT#"
 
 def audit_sk(at_iso: str, event_id: str) -> str:
     return f"{AUDIT_PREFIX}{at_iso}#{event_id}"
+
+
+def sla_due_pk(shard: int) -> str:
+    return f"DUE#SLA#{shard}"
+
+
+def sla_due_keys(ticket_id: str, due_iso: str) -> dict[str, str]:
+    """GSI3: a ticket's next running SLA deadline, on one of DUE_SHARDS partitions."""
+    return {"gsi3pk": sla_due_pk(shard_of(ticket_id, DUE_SHARDS)), "gsi3sk": f"{due_iso}#{ticket_id}"}

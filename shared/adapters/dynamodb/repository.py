@@ -16,7 +16,14 @@ from botocore.exceptions import ClientError
 from shared.adapters.dynamodb import cursor as cursors
 from shared.adapters.dynamodb import keys
 from shared.adapters.dynamodb.items import ENTITY, from_item, iso_json, to_item, version_of
-from shared.adapters.dynamodb.schema import DEDUP_TTL_DAYS, LIST_SHARDS, PARTITION_KEY, QUEUE_SHARDS, SORT_KEY
+from shared.adapters.dynamodb.schema import (
+    DEDUP_TTL_DAYS,
+    DUE_SHARDS,
+    LIST_SHARDS,
+    PARTITION_KEY,
+    QUEUE_SHARDS,
+    SORT_KEY,
+)
 from shared.domain.agent import Agent
 from shared.domain.audit import AuditEntry
 from shared.domain.common import iso, utcnow
@@ -27,7 +34,7 @@ from shared.domain.merge import MergePlan, UndoPlan, contact_totals
 from shared.domain.message import DeliveryStatus, Message
 from shared.domain.routing import waiting_position
 from shared.domain.ticket import Ticket, TicketSummary
-from shared.domain.ticket_work import counts_for_assignee
+from shared.domain.ticket_work import counts_for_assignee, sla_watch
 from shared.domain.timeline import TimelineEntry
 from shared.ports import InboundWrite, Page, ProviderMessageRef, QueueHead, Versioned
 
@@ -217,15 +224,41 @@ class DynamoRepository:
     def _new_ticket(self, ticket: Ticket) -> list[dict[str, Any]]:
         """The ticket, in the agents' list and, while it waits, in its topic queue (whose backlog
         counter moves with it: kept on write, never counted by scanning)."""
+        item_keys = self._indexed_keys(ticket)
+        position = waiting_position(ticket)
+        if position is None:
+            return [self._create(ticket, "ticket", item_keys)]
+        return [self._create(ticket, "ticket", item_keys), self._backlog_change(position.topic.value, +1)]
+
+    def _indexed_keys(self, ticket: Ticket) -> dict[str, str]:
+        """The ticket's keys: table, list index, its queue while it waits, its next SLA deadline."""
         item_keys = {
             **self._ticket_keys(ticket.id),
             **keys.ticket_list_keys(ticket.id, iso(ticket.created_at)),
         }
         position = waiting_position(ticket)
-        if position is None:
-            return [self._create(ticket, "ticket", item_keys)]
-        item_keys.update(keys.queue_keys(position.topic.value, position.sort_key, ticket.id))
-        return [self._create(ticket, "ticket", item_keys), self._backlog_change(position.topic.value, +1)]
+        if position is not None:
+            item_keys.update(keys.queue_keys(position.topic.value, position.sort_key, ticket.id))
+        due = sla_watch(ticket)
+        if due is not None:
+            item_keys.update(keys.sla_due_keys(ticket.id, iso(due)))
+        return item_keys
+
+    def sla_due(self, until: datetime, per_shard: int) -> list[str]:
+        """Tickets whose watched SLA deadline is at or before ``until``, earliest first, at most
+        ``per_shard`` per shard (the check runs every few minutes and catches up)."""
+        found: list[tuple[str, str]] = []
+        for shard in range(DUE_SHARDS):
+            response = self._table.query(
+                IndexName="GSI3",
+                KeyConditionExpression="gsi3pk = :pk AND gsi3sk <= :until",
+                ExpressionAttributeValues={":pk": keys.sla_due_pk(shard), ":until": f"{iso(until)}#~"},
+                ProjectionExpression="gsi3sk, #id",
+                ExpressionAttributeNames={"#id": "id"},
+                Limit=per_shard,
+            )
+            found += [(str(i["gsi3sk"]), str(i["id"])) for i in response.get("Items", [])]
+        return [ticket_id for _, ticket_id in sorted(found)]
 
     def _backlog_change(self, topic: str, delta: int) -> dict[str, Any]:
         return {
@@ -339,10 +372,8 @@ class DynamoRepository:
         """An agent's change, atomically: the ticket (guarded by the version it was read at), its
         place in the queue index and the backlog counters, the agents' loads, the audit, the note."""
         old, new = before.value, after
-        item_keys = {**self._ticket_keys(new.id), **keys.ticket_list_keys(new.id, iso(new.created_at))}
+        item_keys = self._indexed_keys(new)
         position = waiting_position(new)
-        if position is not None:
-            item_keys.update(keys.queue_keys(position.topic.value, position.sort_key, new.id))
         put = self._put(
             to_item(new, "ticket", item_keys, version=before.version + 1), "version = :read_version"
         )
