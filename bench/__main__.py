@@ -329,11 +329,20 @@ def _report(
     return "\n".join(lines) + "\n"
 
 
+def _order_workflow_report() -> list[str]:
+    """Issue 6, items 4-8, apart from the rest: one order through the five-stage workflow on moto
+    (its own moto session, the real ASL and handlers; see bench/order_workflow.py)."""
+    from bench import order_workflow
+
+    return order_workflow.report_lines(*order_workflow.measure())
+
+
 def main() -> None:
     measures, channels = _operations()
     naive = _import_ms(None, source=NAIVE_MODULE)
     imports = [(spec.module, _import_ms(spec.module)) for spec in registry.FUNCTIONS]
     report = _report(measures, channels, imports, naive)
+    report += "\n".join(_order_workflow_report()) + "\n"
     (ROOT / "bench" / "results.md").write_text(report)
     print(report)
 

@@ -108,14 +108,19 @@ def save_record(ports: StepPorts, record: WorkflowRecord, version: int) -> int:
     return ports.store.save_workflow(record.model_copy(update={"updated_at": ports.clock.now()}), version)
 
 
-def advance(ports: StepPorts, order: Order, stage: OrderStage, note: str | None = None) -> None:
+def advance(ports: StepPorts, found: Versioned[Order], stage: OrderStage) -> Versioned[Order]:
     """Move the order forward to ``stage`` (never back: a restarted workflow re-runs earlier
-    steps, which must not rewind the stage the customer and agents see)."""
-    if order.stage in (OrderStage.cancelled,):
+    steps, which must not rewind the stage the customer and agents see). Returns the order as
+    it now is: recording a stage bumps its version, and a later ``save_order`` needs the new one
+    (else it would lose to ourselves and cost a retry)."""
+    order = found.value
+    if order.stage is OrderStage.cancelled:
         raise OrderInvalid(f"order {order.number} is cancelled")
     if order.stage in STAGE_ORDER and STAGE_ORDER.index(order.stage) >= STAGE_ORDER.index(stage):
-        return
-    ports.orders.record_stage(order.id, stage, ports.clock.now(), note)
+        return found
+    if ports.orders.record_stage(order.id, stage, ports.clock.now()):
+        return load_order(ports, order.id)
+    return found
 
 
 def when(appointment: Appointment, locale: str) -> str:
@@ -198,9 +203,8 @@ def book_appointment(
 # ------------------------------------------------------------------ Reception
 def reception(ports: StepPorts, order_id: str) -> dict[str, Any]:
     """Validate the order, tell the customer it is received, book the installation."""
-    order = load_order(ports, order_id).value
+    order = advance(ports, load_order(ports, order_id), OrderStage.reception).value
     record = load_record(ports, order_id)
-    advance(ports, order, OrderStage.reception)
     customer = ports.alerts.customer(order.customer_id)
     products = ports.store.products(line.sku for line in order.lines if line.sku)
     problems = validate_for_reception(order, customer, products)
@@ -219,10 +223,9 @@ def reception(ports: StepPorts, order_id: str) -> dict[str, Any]:
 def preparation(ports: StepPorts, order_id: str, max_back_orders: int) -> dict[str, Any]:
     """Reserve the hardware (all or nothing), declare the order to provisioning, link each
     line to its serial numbers. Out of stock: tell the customer once, then wait and retry."""
-    versioned = load_order(ports, order_id)
+    versioned = advance(ports, load_order(ports, order_id), OrderStage.preparation)
     order = versioned.value
     record = load_record(ports, order_id)
-    advance(ports, order, OrderStage.preparation)
     products = ports.store.products(line.sku for line in order.lines if line.sku)
     hardware = _hardware(order, products)
     if hardware and not ports.store.has_reservation(order_id):
@@ -283,9 +286,8 @@ def _hardware(order: Order, products: dict[str, Product]) -> dict[str, int]:
 def await_commissioning(ports: StepPorts, order_id: str, token: str) -> dict[str, Any]:
     """Keep the task token: the technician's report (POST /api/orders/{id}/commissioning)
     answers it. The execution then waits, at no cost, until the report or the timeout."""
-    order = load_order(ports, order_id).value
+    advance(ports, load_order(ports, order_id), OrderStage.installation)
     record = load_record(ports, order_id)
-    advance(ports, order, OrderStage.installation)
     appointment = record.value.appointment
     attempt = appointment.attempt if appointment else 1
     report = record.value.latest_report()
@@ -392,9 +394,8 @@ def commissioning_timeout(ports: StepPorts, order_id: str, max_escalations: int)
 # ------------------------------------------------------------------ Billing
 def billing(ports: StepPorts, order_id: str) -> dict[str, Any]:
     """Every line billable -> the invoice: numbered, stored as a document, linked on the order."""
-    versioned = load_order(ports, order_id)
+    versioned = advance(ports, load_order(ports, order_id), OrderStage.billing)
     order = versioned.value
-    advance(ports, order, OrderStage.billing)
     blocked = lines_blocking_billing(order)
     if blocked:
         raise BillingBlocked([line.id for line in blocked])

@@ -91,6 +91,8 @@ def test_happy_path_one_alert_per_stage_invoice_and_survey(wf: WorkflowHarness) 
         "Done",
     ]
     assert len(transitions) <= 12
+    # No step failed and was retried on the happy path (a retry is a billed transition too).
+    assert not [e["type"] for e in wf.history(order_id) if e["type"].endswith("Failed")]
 
 
 def test_invoice_numbers_are_sequential_without_gaps(wf: WorkflowHarness) -> None:
