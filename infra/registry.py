@@ -311,11 +311,14 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
             "ATTACHMENTS_BUCKET": Ref("bucket:attachments", "name"),
             "INBOUND_EMAIL_TOPIC_ARN": Ref("topic:inbound-email", "arn"),
             "INBOUND_EMAIL_PREFIX": EMAIL_RECEIPT.prefix,
+            # A delivered e-commerce order enters the order workflow at its Satisfaction stage.
+            "ORDER_WORKFLOW_ARN": Ref("statemachine:order_workflow", "arn"),
         },
         grants=(
             Grant("table", "read_write"),
             Grant("queue:inbound", "consume"),
             Grant("bucket:attachments", "read_write"),
+            Grant("statemachine:order_workflow", "start"),
         ),
         memory_mb=512,  # MIME parsing of large mail
         timeout_s=10,

@@ -44,6 +44,9 @@ class ProcessorSettings(BaseSettings):
     inbound_email_topic_arn: str = Field(alias="INBOUND_EMAIL_TOPIC_ARN", min_length=1)
     inbound_email_prefix: str = Field(alias="INBOUND_EMAIL_PREFIX", min_length=1)
     support_email_domains: str = Field(default="", alias="SUPPORT_EMAIL_DOMAINS")
+    # Delivered e-commerce orders start the order workflow at Satisfaction (survey and
+    # reminders); unset, the request is only recorded on the order (satisfaction_requested_at).
+    order_workflow_arn: str = Field(default="", alias="ORDER_WORKFLOW_ARN")
 
 
 class SlaCheckSettings(BaseSettings):

@@ -16,8 +16,10 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from shared.adapters.aws.s3_blobs import S3Blobs
+from shared.adapters.aws.stepfunctions import satisfaction_starter
 from shared.adapters.clock import SystemClock
 from shared.adapters.dynamodb.repository import DynamoRepository
+from shared.order_ports import use_satisfaction_starter
 from shared.services.email_intake import EmailPolicy, email_events
 from shared.services.inbound_router import Parser, decode_record, parsers_with, process_envelope
 from shared.settings import ProcessorSettings, load
@@ -43,6 +45,10 @@ def _wire() -> tuple[DynamoRepository, SystemClock, dict[Any, Parser]]:
         )
         blobs = S3Blobs(boto3.client("s3"), settings.attachments_bucket)
         parsers = parsers_with(partial(email_events, policy=policy, blobs=blobs))
+        if settings.order_workflow_arn:  # delivered e-commerce orders -> the satisfaction stage
+            use_satisfaction_starter(
+                satisfaction_starter(boto3.client("stepfunctions"), settings.order_workflow_arn)
+            )
         _wired = (DynamoRepository(table), SystemClock(), parsers)
     return _wired
 

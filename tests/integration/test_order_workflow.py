@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from shared.domain.order import OrderStage
 from tests.workflow_support import WorkflowHarness, first_offered_slot
 
 HAPPY_ALERTS = {"received", "scheduled", "prepared", "installed", "invoiced", "survey"}
@@ -298,3 +299,39 @@ def test_sms_when_no_email_within_one_gsm7_segment(wf: WorkflowHarness) -> None:
     for _, text in sms:
         info = sms_info(text)
         assert info.encoding is SmsEncoding.gsm7 and info.segments == 1, text
+
+
+def test_a_delivered_ecommerce_order_enters_at_satisfaction(wf: WorkflowHarness) -> None:
+    """The e-commerce sync's SatisfactionStarter: the platform shipped the order, Guichet asks
+    for the customer's opinion. An execution named after the order, started twice: one survey."""
+    from decimal import Decimal
+
+    from shared.adapters.aws.stepfunctions import satisfaction_starter
+    from shared.adapters.dynamodb.orders import OrderRepository
+    from shared.domain.order import Order, OrderLine, OrderSource
+
+    now = datetime.now(UTC)
+    order = Order(
+        id="OSHOP1",
+        number="#1001",
+        source=OrderSource.shopify,
+        external_id="450789469",
+        customer_id="C1",
+        lines=[OrderLine(id="L1", title="Casque", quantity=1, unit_price=Decimal("59.00"))],
+        stage=OrderStage.reception,
+        delivered_at=now,
+        created_at=now,
+        updated_at=now,
+    )
+    OrderRepository(wf.table).create_order(order)
+    wf.orders.append(order.id)
+    starter = satisfaction_starter(wf.sfn, wf.machine_arn)
+    starter.start_satisfaction(order.id)
+    starter.start_satisfaction(order.id)  # a redelivered webhook: nothing more
+    assert wf.wait_status(order.id) == "SUCCEEDED"
+    assert wf.transitions(order.id) == ["Entry", "Satisfaction", "Done"]
+    assert wf.alerts(order.id) == {"survey": "sent"}
+    (mail,) = wf.sent_emails()
+    assert "#1001" in mail.subject
+    synced = wf.order(order.id)
+    assert synced.stage.value == "satisfaction" and synced.satisfaction_requested_at is not None

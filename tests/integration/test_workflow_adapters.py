@@ -154,3 +154,21 @@ def test_answering_a_finished_wait_is_a_conflict(code: str) -> None:
         assert engine.start("O1", {"order_id": "O1"}) is False
         stub.add_response("start_execution", {"executionArn": "arn:x", "startDate": NOW})
         assert engine.start("O2", {"order_id": "O2"}) is True
+
+
+def test_the_processor_installs_the_workflow_as_satisfaction_starter(aws, monkeypatch) -> None:
+    from functions.inbound_processor import handler as processor
+    from shared.adapters.aws.stepfunctions import SatisfactionViaWorkflow
+    from shared.order_ports import RecordOnly, satisfaction_starter, use_satisfaction_starter
+
+    try:
+        processor._wire()
+        assert isinstance(satisfaction_starter(), RecordOnly)  # no ARN: the request is only recorded
+        monkeypatch.setattr(processor, "_wired", None)
+        monkeypatch.setenv(
+            "ORDER_WORKFLOW_ARN", "arn:aws:states:eu-west-3:123456789012:stateMachine:order_workflow"
+        )
+        processor._wire()
+        assert isinstance(satisfaction_starter(), SatisfactionViaWorkflow)
+    finally:
+        use_satisfaction_starter(None)
