@@ -339,6 +339,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
             Route("POST", "/api/agents/me/next", auth="staff"),
             Route("GET", "/api/agents/me", auth="staff"),
             Route("PUT", "/api/admin/agents/{agent_id}", auth="staff"),
+            Route("GET", "/api/search", auth="staff"),
         ),
         env={**TABLE_ENV},
         grants=(Grant("table", "read_write"),),  # agents change tickets and profiles (undo a merge)

@@ -17,6 +17,7 @@ from shared.domain.inbound import InboundEnvelope
 from shared.domain.intake import ContactUpdate, TicketUpdate
 from shared.domain.merge import MergePlan, UndoPlan
 from shared.domain.message import DeliveryStatus, Message
+from shared.domain.search import SearchEntry
 from shared.domain.ticket import Ticket, TicketSummary
 from shared.domain.timeline import TimelineEntry
 
@@ -59,6 +60,7 @@ class InboundWrite:
     ticket_update: TicketUpdate | None = None
     email_message_ids: list[str] = field(default_factory=list)  # later replies thread on these
     outbound_provider_ids: list[str] = field(default_factory=list)  # "<channel>:<id>" for statuses
+    search_entries: list[SearchEntry] = field(default_factory=list)  # new names, addresses, tickets
 
     @property
     def customer_id(self) -> str:
@@ -137,6 +139,8 @@ class Repository(Protocol):
     def ticket_audit(self, ticket_id: str, limit: int) -> list[AuditEntry]: ...
 
     def sla_due(self, until: datetime, per_shard: int) -> list[str]: ...
+
+    def search(self, pk: str, sk_prefix: str, limit: int) -> list[SearchEntry]: ...
 
     def merge_customers(self, plan: MergePlan) -> None: ...
 

@@ -23,7 +23,7 @@ from shared.domain.routing import RoutingPolicy
 from shared.domain.ticket import Ticket, TicketSummary
 from shared.domain.ticket_work import TicketChange
 from shared.domain.timeline import TimelineEntry
-from shared.services import customers, merges, routing, ticket_work, tickets
+from shared.services import customers, merges, routing, search, ticket_work, tickets
 from shared.settings import ApiSettings, load
 
 logger = Logger()
@@ -172,6 +172,24 @@ def ticket_audit(ticket_id: str, limit: Annotated[int, Query(ge=1, le=200)] = 10
     """Who changed what, and when, newest first."""
     _caller()
     return _repository().ticket_audit(ticket_id, limit)
+
+
+class SearchHit(BaseModel):
+    entity: str
+    id: str
+    label: str
+    matched: str
+    exact: bool
+
+
+@app.get("/api/search")
+def search_everything(
+    q: Annotated[str, Query(min_length=1, max_length=200)],
+    limit: Annotated[int, Query(ge=1, le=50)] = 20,
+) -> list[SearchHit]:
+    """Customers by name, email or phone, tickets by reference; accents and case ignored."""
+    _caller()
+    return [SearchHit(**vars(hit)) for hit in search.search(_repository(), q, limit)]
 
 
 def _error(status: int, message: str) -> Response[str]:

@@ -326,3 +326,33 @@ def query_plan(query: str) -> list[SearchQuery]:
     if not plan:
         raise QueryTooShort(query)
     return plan
+
+
+class SearchEntry(NamedTuple):
+    """One index item: what a search finds (a customer or a ticket) under one term."""
+
+    pk: str
+    sk: str
+    kind: SearchKind
+    entity: str  # "customer" | "ticket"
+    entity_id: str
+    label: str
+
+
+# Terms written per value. Each is a write on the first contact, so only what agents type: the
+# full name and each later word of it (the first word is a prefix of the full name), the full
+# address, and the number as E.164 digits and in its national form.
+_TERMS_KEPT = {SearchKind.name: 4, SearchKind.email: 1, SearchKind.phone: 2, SearchKind.ticket: 1}
+
+
+def entries_for(kind: SearchKind, value: str, entity: str, entity_id: str, label: str) -> list[SearchEntry]:
+    terms = search_terms(kind, value)
+    if kind is SearchKind.name and terms:
+        first_word = terms[0].split()[0]
+        words = [t for t in terms[1:] if " " not in t and t != first_word]
+        terms = [terms[0], *words]
+    kept = terms[: _TERMS_KEPT.get(kind, 1)]
+    return [
+        SearchEntry(partition_key(kind, term), f"{term}#{entity_id}", kind, entity, entity_id, label)
+        for term in kept
+    ]

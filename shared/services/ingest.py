@@ -8,9 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from shared.domain import intake
-from shared.domain.customer import Customer
+from shared.domain.customer import Customer, Identity
 from shared.domain.errors import Conflict, Duplicate, IdentityTaken
+from shared.domain.identity import IdentityKind
 from shared.domain.inbound import InboundMessage
+from shared.domain.search import SearchEntry, SearchKind, entries_for
 from shared.domain.ticket import Ticket
 from shared.ports import Clock, InboundWrite, Repository, Versioned
 from shared.services.identity_resolution import find_customer
@@ -161,6 +163,9 @@ def _attempt(
             new_ticket=None if current else intake.with_message_counted(ticket, inbound),
             ticket_update=intake.ticket_update(ticket, inbound, now) if current else None,
             email_message_ids=inbound.message_ids,
+            search_entries=_search_entries(
+                customer if found is None else None, identities, customer.id, ticket, current is None
+            ),
         )
     )
     return IngestResult(
@@ -171,3 +176,27 @@ def _attempt(
         created_ticket=current is None,
         thread_match=match,
     )
+
+
+_SEARCHABLE_IDENTITIES = {IdentityKind.email: SearchKind.email, IdentityKind.phone: SearchKind.phone}
+
+
+def _search_entries(
+    new_customer: Customer | None,
+    identities: list[Identity],
+    customer_id: str,
+    ticket: Ticket,
+    new_ticket: bool,
+) -> list[SearchEntry]:
+    """What agents will search for: a new customer's name, new addresses and numbers, new tickets."""
+    label = (new_customer.display_name if new_customer else None) or customer_id
+    entries: list[SearchEntry] = []
+    if new_customer is not None and new_customer.display_name:
+        entries += entries_for(SearchKind.name, new_customer.display_name, "customer", customer_id, label)
+    for identity in identities:
+        kind = _SEARCHABLE_IDENTITIES.get(identity.kind)
+        if kind is not None:
+            entries += entries_for(kind, identity.value, "customer", customer_id, label)
+    if new_ticket:
+        entries += entries_for(SearchKind.ticket, ticket.id, "ticket", ticket.id, ticket.subject or ticket.id)
+    return entries

@@ -33,6 +33,7 @@ from shared.domain.intake import ContactUpdate, TicketUpdate
 from shared.domain.merge import MergePlan, UndoPlan, contact_totals
 from shared.domain.message import DeliveryStatus, Message
 from shared.domain.routing import waiting_position
+from shared.domain.search import SearchEntry, SearchKind
 from shared.domain.ticket import Ticket, TicketSummary
 from shared.domain.ticket_work import counts_for_assignee, sla_watch
 from shared.domain.timeline import TimelineEntry
@@ -218,6 +219,7 @@ class DynamoRepository:
                     )
                 )
         operations.append(self._put(self._timeline_item(write.customer_id, write.timeline)))
+        operations += [self._put(self._search_item(entry)) for entry in write.search_entries]
         claimed = [(i.kind.value, i.value) for i in write.claimed_identities]
         self._transact(operations, dedup_key=write.dedup_key, identities=claimed)
 
@@ -439,6 +441,38 @@ class DynamoRepository:
         if write is not None and write.ticket_id is not None:
             item["ticket_id"] = write.ticket_id
         return self._put(item, condition=_NEW)
+
+    @staticmethod
+    def _search_item(entry: SearchEntry) -> dict[str, Any]:
+        return {
+            PARTITION_KEY: entry.pk,
+            SORT_KEY: entry.sk,
+            ENTITY: "search",
+            "kind": entry.kind.value,
+            "target": entry.entity,
+            "target_id": entry.entity_id,
+            "label": entry.label,
+        }
+
+    def search(self, pk: str, sk_prefix: str, limit: int) -> list[SearchEntry]:
+        """One index partition, terms starting with ``sk_prefix`` (exact when it ends with #)."""
+        response = self._table.query(
+            KeyConditionExpression="#pk = :pk AND begins_with(#sk, :prefix)",
+            ExpressionAttributeNames={"#pk": PARTITION_KEY, "#sk": SORT_KEY},
+            ExpressionAttributeValues={":pk": pk, ":prefix": sk_prefix},
+            Limit=limit,
+        )
+        return [
+            SearchEntry(
+                str(i[PARTITION_KEY]),
+                str(i[SORT_KEY]),
+                SearchKind(str(i["kind"])),
+                str(i["target"]),
+                str(i["target_id"]),
+                str(i.get("label", "")),
+            )
+            for i in response.get("Items", [])
+        ]
 
     def _timeline_item(self, customer_id: str, entry: TimelineEntry) -> dict[str, Any]:
         return to_item(
