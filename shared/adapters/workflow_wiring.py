@@ -102,4 +102,3 @@ def step_ports(settings: WorkflowStepSettings) -> StepPorts:
 
 def satisfaction_service(ports: StepPorts) -> SatisfactionService:
     return SatisfactionService(ports.orders, ports.store, ports.alerts, ports.clock, ports.public_base_url)
-
