@@ -340,6 +340,8 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
             Route("GET", "/api/agents/me", auth="staff"),
             Route("PUT", "/api/admin/agents/{agent_id}", auth="staff"),
             Route("GET", "/api/search", auth="staff"),
+            Route("GET", "/api/openapi.json", auth="staff"),
+            Route("GET", "/api/docs", auth="staff"),
         ),
         env={**TABLE_ENV},
         grants=(Grant("table", "read_write"),),  # agents change tickets and profiles (undo a merge)

@@ -28,6 +28,9 @@ from shared.settings import ApiSettings, load
 
 logger = Logger()
 app = APIGatewayHttpResolver(enable_validation=True)
+OPENAPI_TITLE = "Guichet agent workspace API"
+# Swagger UI (and its JSON at /api/docs?format=json); the document itself at /api/openapi.json.
+app.enable_swagger(path="/api/docs", title=OPENAPI_TITLE, version="1.0.0")
 _repo: DynamoRepository | None = None
 
 
@@ -190,6 +193,17 @@ def search_everything(
     """Customers by name, email or phone, tickets by reference; accents and case ignored."""
     _caller()
     return [SearchHit(**vars(hit)) for hit in search.search(_repository(), q, limit)]
+
+
+@app.get("/api/openapi.json", include_in_schema=False)
+def openapi_document() -> Response[str]:
+    """The OpenAPI 3.1 document Powertools generates from these routes and their models."""
+    _caller()
+    return Response(
+        status_code=200,
+        content_type=content_types.APPLICATION_JSON,
+        body=app.get_openapi_json_schema(title=OPENAPI_TITLE, version="1.0.0"),
+    )
 
 
 def _error(status: int, message: str) -> Response[str]:
