@@ -55,13 +55,21 @@ class AlertService:
         return None
 
     def send(
-        self, order: Order, kind: AlertKind, fields: dict[str, str] | None = None, attempt: int | None = None
+        self,
+        order: Order,
+        kind: AlertKind,
+        fields: dict[str, str] | None = None,
+        attempt: int | None = None,
+        *,
+        customer: Customer | None = None,
     ) -> AlertOutcome:
+        """``customer``: the profile if the step already read it (else it is read here)."""
         key = alert_key(kind, attempt)
         now = self._clock.now()
         if not self._store.claim_alert(order.id, key, now, now + CLAIM_LEASE):
             return AlertOutcome.already
-        customer = self.customer(order.customer_id)
+        if customer is None:
+            customer = self.customer(order.customer_id)
         recipient = choose_recipient(customer, fallback_email=order.email, fallback_phone=order.phone)
         customer_id = customer.id if customer else order.customer_id
         details = {"order_id": order.id, "order_number": order.number, "alert": key}

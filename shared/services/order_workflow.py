@@ -24,6 +24,7 @@ from shared.domain.catalog import (
     available_slots,
     required_skills,
 )
+from shared.domain.customer import Customer
 from shared.domain.errors import Conflict
 from shared.domain.invoice import build_invoice, render_html
 from shared.domain.order import BillableStatus, Order, OrderStage
@@ -130,14 +131,9 @@ def when(appointment: Appointment, locale: str) -> str:
     return local.strftime("%d/%m/%Y à %H:%M")
 
 
-def _locale(ports: StepPorts, order: Order) -> str:
-    customer = ports.alerts.customer(order.customer_id)
-    return customer.locale if customer else "fr"
-
-
-def _appointment_fields(ports: StepPorts, order: Order, appointment: Appointment) -> dict[str, str]:
+def _appointment_fields(customer: Customer | None, appointment: Appointment) -> dict[str, str]:
     return {
-        "when": when(appointment, _locale(ports, order)),
+        "when": when(appointment, customer.locale if customer else "fr"),
         "technician": appointment.technician_name or appointment.technician_id,
     }
 
@@ -210,12 +206,14 @@ def reception(ports: StepPorts, order_id: str) -> dict[str, Any]:
     problems = validate_for_reception(order, customer, products)
     if problems:
         raise OrderInvalid("; ".join(f"{p.field}: {p.message}" for p in problems))
-    ports.alerts.send(order, AlertKind.received)
+    ports.alerts.send(order, AlertKind.received, customer=customer)
     if record.value.appointment is None:
         record = book_appointment(ports, order, record, attempt=1)
     appointment = record.value.appointment
     assert appointment is not None
-    ports.alerts.send(order, AlertKind.scheduled, _appointment_fields(ports, order, appointment))
+    ports.alerts.send(
+        order, AlertKind.scheduled, _appointment_fields(customer, appointment), customer=customer
+    )
     return {"appointment": appointment.start.isoformat(), "technician_id": appointment.technician_id}
 
 
@@ -242,7 +240,7 @@ def preparation(ports: StepPorts, order_id: str, max_back_orders: int) -> dict[s
                 raise BackOrderExpired(
                     f"still out of stock after {max_back_orders} back-order waits"
                 ) from None
-            ports.alerts.send(order, AlertKind.back_order)
+            ports.alerts.send(order, AlertKind.back_order, customer=ports.alerts.customer(order.customer_id))
             raise
     if record.value.provisioning_reference is None:
         if ports.provisioning is None:
@@ -268,8 +266,9 @@ def preparation(ports: StepPorts, order_id: str, max_back_orders: int) -> dict[s
             raise TransientError("the workflow record changed") from exc
         record = Versioned(updated, record.version + 1)
     appointment = record.value.appointment
-    fields = _appointment_fields(ports, order, appointment) if appointment else {}
-    ports.alerts.send(order, AlertKind.prepared, fields)
+    customer = ports.alerts.customer(order.customer_id)
+    fields = _appointment_fields(customer, appointment) if appointment else {}
+    ports.alerts.send(order, AlertKind.prepared, fields, customer=customer)
     return {"provisioning_reference": record.value.provisioning_reference}
 
 
@@ -346,11 +345,13 @@ def commissioning_failed(ports: StepPorts, order_id: str) -> dict[str, Any]:
         record = book_appointment(ports, order, record, attempt=report.attempt + 1, not_before_hours=2)
     appointment = record.value.appointment
     assert appointment is not None
+    customer = ports.alerts.customer(order.customer_id)
     ports.alerts.send(
         order,
         AlertKind.rescheduled,
-        _appointment_fields(ports, order, appointment),
+        _appointment_fields(customer, appointment),
         attempt=appointment.attempt,
+        customer=customer,
     )
     return {"attempt": appointment.attempt, "appointment": appointment.start.isoformat()}
 
@@ -406,7 +407,9 @@ def billing(ports: StepPorts, order_id: str) -> dict[str, Any]:
         order_id, now.year, lambda sequence: build_invoice(order, now.year, sequence, now)
     )
     key = f"invoices/{invoice.year}/{invoice.number}.html"
-    ports.documents.put(key, render_html(invoice, _locale(ports, order)).encode(), "text/html; charset=utf-8")
+    customer = ports.alerts.customer(order.customer_id)
+    locale = customer.locale if customer else "fr"
+    ports.documents.put(key, render_html(invoice, locale).encode(), "text/html; charset=utf-8")
     record = load_record(ports, order_id)
     if record.value.invoice is None or record.value.invoice.document_key != key:
         ref = InvoiceRef(
@@ -427,9 +430,8 @@ def billing(ports: StepPorts, order_id: str) -> dict[str, Any]:
             raise TransientError("the order changed") from exc
     link = f"{ports.public_base_url.rstrip('/')}/api/portal/orders/{order_id}/invoice"
     amount = f"{money(invoice.total_incl_vat)} {invoice.currency}"
-    ports.alerts.send(
-        order, AlertKind.invoiced, {"invoice_number": invoice.number, "amount": amount, "link": link}
-    )
+    fields = {"invoice_number": invoice.number, "amount": amount, "link": link}
+    ports.alerts.send(order, AlertKind.invoiced, fields, customer=customer)
     return {"invoice": invoice.number}
 
 
