@@ -14,6 +14,7 @@ from typing import Literal
 
 Access = Literal["read", "write", "read_write", "send", "consume", "publish", "start", "task_response"]
 # Besides the declared resources, grants may name "email" (SES SendEmail from ALERT_SENDER only),
+# "ses" (SES SendEmail/SendRawEmail from SUPPORT_EMAIL_FROM only, on its identities' ARNs),
 # "sms" (SNS Publish to phone numbers, never to a topic) and "statemachine:<name>" ("start",
 # "task_response").
 Auth = Literal["none", "staff", "customer"]
@@ -184,6 +185,20 @@ SECRETS: tuple[SecretSpec, ...] = (
             "woocommerce_webhook_secret": ("WOOCOMMERCE_WEBHOOK_SECRET", "wc_test_secret"),
         },
     ),
+    # The keys of shared.adapters.outbound.SECRET_KEYS; read by replies_api only. Locally, fake
+    # credentials: the local stack points the clients at its fake providers (/local/outbox).
+    SecretSpec(
+        name="providers",
+        description="Credentials of the messaging providers replies are sent through (Twilio, Meta)",
+        keys={
+            "twilio_account_sid": ("TWILIO_ACCOUNT_SID", "AC0123456789abcdef0123456789abcdef"),
+            "twilio_auth_token": ("TWILIO_AUTH_TOKEN", "12345"),  # the same token signs its webhooks
+            "twilio_api_key_sid": ("TWILIO_API_KEY_SID", ""),
+            "whatsapp_access_token": ("WHATSAPP_ACCESS_TOKEN", "local-whatsapp-access-token"),
+            "messenger_page_access_token": ("MESSENGER_PAGE_ACCESS_TOKEN", "local-messenger-page-token"),
+            "instagram_access_token": ("INSTAGRAM_ACCESS_TOKEN", "local-instagram-access-token"),
+        },
+    ),
 )
 
 TOPICS: tuple[TopicSpec, ...] = (
@@ -254,6 +269,28 @@ WORKFLOW_STEP_GRANTS: tuple[Grant, ...] = (
     Grant("email", "send"),
     Grant("sms", "send"),
 )
+
+# Replies to customers (replies_api). Email goes from SUPPORT_EMAIL_FROM, the sender the local
+# stack verifies; in AWS the CDK context supportEmailFrom (default: support@<inboundEmailDomain>
+# when that is given) replaces it, in the environment and in the SES grant alike. The other
+# values are the local demo's (the WhatsApp sample's phone number id, the number the SMS samples
+# write to); CDK context outboundEnv sets the real ones. Provider base URLs are the real hosts:
+# the local stack rewrites them to its fake providers (infra/local/outbox.py).
+SUPPORT_EMAIL_FROM = "support@guichet.local"
+REPLIES_ENV: dict[str, Ref | str] = {
+    **TABLE_ENV,
+    "PROVIDER_SECRETS_ARN": Ref("secret:providers", "arn"),
+    "PUBLIC_BASE_URL": Ref("api", "url"),
+    "SUPPORT_EMAIL_FROM": SUPPORT_EMAIL_FROM,
+    "SUPPORT_EMAIL_NAME": "Service client",
+    "TWILIO_API_BASE_URL": "https://api.twilio.com",
+    "TWILIO_SMS_FROM": "+33757000000",
+    "META_GRAPH_BASE_URL": "https://graph.facebook.com",
+    "INSTAGRAM_GRAPH_BASE_URL": "https://graph.facebook.com",
+    "META_GRAPH_VERSION": "v23.0",
+    "WHATSAPP_PROVIDER": "cloud",
+    "WHATSAPP_PHONE_NUMBER_ID": "106540352242922",
+}
 
 # ---------------------------------------------------------------- functions
 FUNCTIONS: tuple[FunctionSpec, ...] = (
@@ -522,6 +559,31 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         grants=(Grant("table", "read_write"),),
         memory_mb=256,
         timeout_s=10,
+    ),
+    # --- replies and canned responses (issue 5, items 6-7) ---------------------------------
+    # Its own function: the only one holding the providers' credentials and SES sending.
+    FunctionSpec(
+        name="replies_api",
+        handler="functions.replies_api.handler.handler",
+        description="Agents' replies on the customer's channel, canned responses and their preview",
+        settings="shared.settings.RepliesSettings",
+        routes=(
+            Route("POST", "/api/tickets/{ticket_id}/replies", auth="staff"),
+            Route("GET", "/api/canned", auth="staff"),
+            Route("POST", "/api/tickets/{ticket_id}/canned/{canned_id}/preview", auth="staff"),
+            Route("GET", "/api/admin/canned/{canned_id}", auth="staff"),
+            Route("PUT", "/api/admin/canned/{canned_id}", auth="staff"),
+            Route("DELETE", "/api/admin/canned/{canned_id}", auth="staff"),
+        ),
+        env=REPLIES_ENV,
+        grants=(
+            Grant("table", "read_write"),
+            Grant("secret:providers", "read"),
+            Grant("ses", "send"),
+        ),
+        memory_mb=512,  # pydantic models, MIME building, TLS to the providers
+        # Provider clients give up within 20 s (all attempts), under API Gateway's 30 s.
+        timeout_s=29,
     ),
 )
 

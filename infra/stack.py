@@ -7,10 +7,18 @@ CDK context values (``npx aws-cdk deploy -c name=value``, or cdk.json ``context`
   ``PUBLIC_BASE_URL`` (``Ref("api", "url")``) without a trailing slash.
 - ``inboundEmailDomain``: the domain whose mail the SES receipt rule accepts; default
   ``support.example.com``, a placeholder that receives nothing: set it to deploy.
+- ``supportEmailFrom``: the address replies are sent from (a verified SES identity, or one of
+  a verified domain); default ``support@<inboundEmailDomain>`` when that is given, so that the
+  customers' answers to ``support+t<ticket>@<domain>`` come back through the receipt rule;
+  else the registry's local value. Becomes SUPPORT_EMAIL_FROM and the ``ses`` grant's scope.
+- ``outboundEnv``: a JSON object of the reply clients' other settings (the variables of
+  ``shared.adapters.outbound.OutboundConfig``: ``TWILIO_SMS_FROM``, ``WHATSAPP_PHONE_NUMBER_ID``,
+  ``TWILIO_MESSAGING_SERVICE_SID`` ...), replacing the registry's local demo values.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -39,6 +47,8 @@ TAGS: dict[str, str] = {
 
 PUBLIC_BASE_URL_CONTEXT = "publicBaseUrl"
 INBOUND_EMAIL_DOMAIN_CONTEXT = "inboundEmailDomain"
+SUPPORT_EMAIL_FROM_CONTEXT = "supportEmailFrom"
+OUTBOUND_ENV_CONTEXT = "outboundEnv"
 DEFAULT_INBOUND_EMAIL_DOMAIN = "support.example.com"
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
@@ -59,6 +69,40 @@ def inbound_email_domain(value: Any) -> str:
     if not _DOMAIN.match(domain):
         raise ValueError(f"context {INBOUND_EMAIL_DOMAIN_CONTEXT}: expected a domain name, got {value!r}")
     return domain
+
+
+def support_email_from(value: Any, inbound_domain: Any) -> str | None:
+    """The ``supportEmailFrom`` context value, else ``support@<inboundEmailDomain>`` when that
+    context is set, else None (the registry's value stays)."""
+    if value is None or value == "":
+        return f"support@{inbound_email_domain(inbound_domain)}" if inbound_domain else None
+    address = str(value).strip().lower()
+    local, _, domain = address.partition("@")
+    if not local or "+" in local or not _DOMAIN.match(domain):
+        raise ValueError(f"context {SUPPORT_EMAIL_FROM_CONTEXT}: expected name@domain, got {value!r}")
+    return address
+
+
+def outbound_env(value: Any) -> dict[str, str]:
+    """The ``outboundEnv`` context value: a JSON object (or its text) of OutboundConfig variables,
+    checked against that model so a typo fails the synth, not the first reply."""
+    from shared.adapters.outbound import OutboundConfig  # noqa: PLC0415 (only when deploying)
+
+    if value is None or value == "":
+        return {}
+    data = json.loads(value) if isinstance(value, str) else value
+    if not isinstance(data, dict):
+        raise ValueError(f"context {OUTBOUND_ENV_CONTEXT}: expected a JSON object")
+    names = {field.alias for field in OutboundConfig.model_fields.values() if field.alias}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ValueError(
+            f"context {OUTBOUND_ENV_CONTEXT}: unknown variable(s) {', '.join(unknown)}; "
+            f"expected some of {', '.join(sorted(names))}"
+        )
+    env = {str(name): str(setting) for name, setting in data.items()}
+    OutboundConfig.model_validate(env)
+    return env
 
 
 class GuichetStack(Stack):
@@ -88,6 +132,16 @@ class GuichetStack(Stack):
         self.public_base_url = (
             public_base_url(self.node.try_get_context(PUBLIC_BASE_URL_CONTEXT)) or self.api.url
         )
+        self.inbound_email_domain = inbound_email_domain(
+            self.node.try_get_context(INBOUND_EMAIL_DOMAIN_CONTEXT)
+        )
+        overrides = outbound_env(self.node.try_get_context(OUTBOUND_ENV_CONTEXT))
+        sender = support_email_from(
+            self.node.try_get_context(SUPPORT_EMAIL_FROM_CONTEXT),
+            self.node.try_get_context(INBOUND_EMAIL_DOMAIN_CONTEXT),
+        )
+        if sender is not None:
+            overrides["SUPPORT_EMAIL_FROM"] = sender
         self.resources = Resources(
             table=self.data.table,
             queues=self.messaging.queues,
@@ -98,6 +152,7 @@ class GuichetStack(Stack):
             user_pool_clients=self.auth.clients,
             api=self.api.http_api,
             api_url=self.public_base_url,
+            env_overrides=overrides,
         )
         self.functions = Functions(
             self, "Functions", resources=self.resources, code_dir=code_dir, layer_dir=layer_dir
@@ -109,9 +164,6 @@ class GuichetStack(Stack):
         )
         self.event_rules = EventRules(self, "EventRules", queues=self.messaging.queues)
 
-        self.inbound_email_domain = inbound_email_domain(
-            self.node.try_get_context(INBOUND_EMAIL_DOMAIN_CONTEXT)
-        )
         self.email = Email(
             self,
             "Email",

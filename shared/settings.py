@@ -12,6 +12,8 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.adapters.outbound import OutboundConfig
+
 
 class BaseSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
@@ -123,3 +125,33 @@ class OrderApiSettings(BaseSettings):
     commissioning_timeout_s: int = Field(default=7 * 86_400, alias="COMMISSIONING_TIMEOUT_S", ge=1)
     billing_hold_timeout_s: int = Field(default=14 * 86_400, alias="BILLING_HOLD_TIMEOUT_S", ge=1)
     back_order_wait_s: int = Field(default=86_400, alias="BACK_ORDER_WAIT_S", ge=1)
+
+
+# ------------------------------------------------ replies and canned responses (issue 5, 6-7)
+class RepliesSettings(BaseSettings, OutboundConfig):
+    """replies_api: the only function holding the providers' credentials and SES sending.
+
+    The outbound clients' settings are OutboundConfig's own variables (shared.adapters.outbound:
+    SUPPORT_EMAIL_FROM, TWILIO_API_BASE_URL, META_GRAPH_BASE_URL, WHATSAPP_PHONE_NUMBER_ID ...);
+    their credentials are the keys of the ``providers`` secret (PROVIDER_SECRETS_ARN).
+    Twilio's status callbacks go to PUBLIC_BASE_URL unless TWILIO_STATUS_CALLBACK_URL says otherwise.
+    """
+
+    table_name: str = Field(alias="TABLE_NAME", min_length=1)
+    provider_secrets_id: str = Field(alias="PROVIDER_SECRETS_ARN", min_length=1)
+    public_base_url: str = Field(alias="PUBLIC_BASE_URL", min_length=1, pattern=r"^https?://")
+    email_from: str | None = Field(
+        default=None, alias="SUPPORT_EMAIL_FROM", pattern=r"^[^@\s+]+@[^@\s]+\.[^@\s]+$"
+    )
+
+    def outbound(self) -> OutboundConfig:
+        """The clients' configuration, with Twilio's status callback on our webhook by default."""
+        callback = (
+            self.twilio_status_callback_url or f"{self.public_base_url.rstrip('/')}/webhooks/twilio/status"
+        )
+        return OutboundConfig.model_validate(
+            {
+                **self.model_dump(include=set(OutboundConfig.model_fields)),
+                "twilio_status_callback_url": callback,
+            }
+        )

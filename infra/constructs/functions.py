@@ -30,12 +30,16 @@ LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 
 
 def environment(spec: FunctionSpec, resources: Resources) -> dict[str, str]:
-    """``COMMON_ENV`` plus the spec's variables, each ``Ref`` resolved to a CDK token."""
+    """``COMMON_ENV`` plus the spec's variables, each ``Ref`` resolved to a CDK token and each
+    literal replaced by its deployment value when the CDK context gives one."""
     env = dict(registry.COMMON_ENV)
     for name, value in spec.env.items():
         if isinstance(value, registry.Ref) and value.resource.startswith("statemachine:"):
             continue  # set by infra/constructs/workflow.py: the state machine is built after us
-        env[name] = value if isinstance(value, str) else resources.attribute(value)
+        if isinstance(value, str):
+            env[name] = resources.env_overrides.get(name, value)
+        else:
+            env[name] = resources.attribute(value)
     return env
 
 

@@ -150,6 +150,14 @@ class Resources:
     # Filled by infra/constructs/workflow.py, which is built after the functions (its state
     # machines invoke them); it also sets the functions' Ref("statemachine:...") variables.
     state_machines: dict[str, Any] = field(default_factory=dict)
+    # Deployment values (CDK context) for literal variables of the registry, which hold the
+    # local stack's demo values: applied to every function that declares the variable.
+    env_overrides: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def support_email_from(self) -> str:
+        """The replies' sender: what the ``ses`` grant allows and SUPPORT_EMAIL_FROM says."""
+        return self.env_overrides.get("SUPPORT_EMAIL_FROM", registry.SUPPORT_EMAIL_FROM)
 
     def construct(self, resource: str) -> Any:
         kind, name = split_key(resource)
@@ -195,6 +203,8 @@ class Resources:
             return _grant_email(grantee)
         if (kind, grant.access) == ("sms", "send"):
             return _grant_sms(grantee)
+        if (kind, grant.access) == ("ses", "send"):
+            return _grant_ses(grantee, self.support_email_from)
         method = _GRANTS.get((kind, grant.access))
         if method is None:
             raise NotImplementedError(f"no grant for {grant.access!r} on {grant.resource!r}")
@@ -221,6 +231,30 @@ def _grant_email(grantee: iam.IGrantable) -> list[tuple[str, str]]:
             "authorises it may be the address or its domain, whichever the account verified.",
         )
     ]
+
+
+def ses_identity_arns(sender: str) -> list[str]:
+    """The SES identities that can authorise sending from ``sender``: the address itself and its
+    domain (SES checks the one the account verified; either is this sender's, no other)."""
+    domain = sender.rpartition("@")[2]
+    return [
+        f"arn:{Aws.PARTITION}:ses:{Aws.REGION}:{Aws.ACCOUNT_ID}:identity/{identity}"
+        for identity in (sender, domain)
+    ]
+
+
+def _grant_ses(grantee: iam.IGrantable, sender: str) -> list[tuple[str, str]]:
+    """SES sending for replies: on the sender's identities only, and only with that From address
+    (``ses:FromAddress``), so the role cannot send as anyone else of the same domain. No wildcard:
+    nothing for cdk-nag to acknowledge."""
+    grantee.grant_principal.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=["ses:SendEmail", "ses:SendRawEmail"],
+            resources=ses_identity_arns(sender),
+            conditions={"StringEquals": {"ses:FromAddress": sender}},
+        )
+    )
+    return []
 
 
 def _grant_sms(grantee: iam.IGrantable) -> list[tuple[str, str]]:

@@ -3,7 +3,8 @@
 Each secret is created as a JSON object holding every declared key with an empty value:
 the real values come from the providers (Meta, Twilio, Shopify, WooCommerce) and are set
 by an operator after the first deploy (``aws secretsmanager put-secret-value``). An empty
-value means "not configured": verifiers must reject every signature until it is set.
+value means "not configured": verifiers must reject every signature until it is set, and
+replies_api offers no channel whose credentials (``providers``) are empty.
 CloudFormation writes the value again only when this template value changes, i.e. when a
 key is added to or removed from the registry: the operator must then set the values again.
 """
@@ -36,7 +37,7 @@ class Secrets(Construct):
             acknowledge(
                 secret,
                 "AwsSolutions-SMG4",
-                f"The '{spec.name}' secret holds signing secrets issued by third parties "
+                f"The '{spec.name}' secret holds secrets issued by third parties (signing keys, API tokens) "
                 f"({', '.join(spec.keys)}); they can only be rotated in each provider's console, "
                 "so a rotation Lambda has nothing to call. Operators rotate them manually.",
             )

@@ -62,6 +62,12 @@ ALLOWED_ACTIONS: dict[tuple[str, str], set[str]] = {
 # the state machines (built by infra/constructs/workflow.py, after the functions).
 SES_IDENTITIES = "ses:identity/*"  # the symbolic target of the SES statement (partition/region/account)
 ALLOWED_ACTIONS[("email", "send")] = {"ses:SendEmail", "ses:SendRawEmail"}
+# Replies: SES on the identities of registry.SUPPORT_EMAIL_FROM (the address and its domain) only.
+ALLOWED_ACTIONS[("ses", "send")] = {"ses:SendEmail", "ses:SendRawEmail"}
+SUPPORT_IDENTITIES = [
+    f"ses:identity/{name}"
+    for name in (registry.SUPPORT_EMAIL_FROM, registry.SUPPORT_EMAIL_FROM.rpartition("@")[2])
+]
 ALLOWED_ACTIONS[("sms", "send")] = {"sns:Publish"}
 ALLOWED_ACTIONS[("statemachine", "start")] = {"states:StartExecution"}
 ALLOWED_ACTIONS[("statemachine", "task_response")] = {
@@ -95,6 +101,7 @@ REQUIRED_ACTIONS: dict[tuple[str, str], set[str]] = {
     ("bucket", "write"): {"s3:PutObject"},
     ("bucket", "read_write"): {"s3:GetObject*", "s3:PutObject", "s3:DeleteObject*"},
     ("email", "send"): {"ses:SendEmail"},
+    ("ses", "send"): {"ses:SendEmail", "ses:SendRawEmail"},
     ("sms", "send"): {"sns:Publish"},
     ("statemachine", "start"): {"states:StartExecution"},
     ("statemachine", "task_response"): {"states:SendTaskSuccess", "states:SendTaskFailure"},
@@ -108,14 +115,27 @@ DYNAMODB_WRITES = {
 XRAY = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 
 
-def _target(synth: Synthesized, grant: Grant) -> str:
-    """The logical id a grant applies to ("*" for SMS, a symbol for the SES identities)."""
+def _targets(synth: Synthesized, grant: Grant) -> list[str]:
+    """The logical ids a grant applies to ("*" for SMS, symbols for the SES identities)."""
     kind = grant.resource.partition(":")[0]
     if kind == "email":
-        return SES_IDENTITIES
+        return [SES_IDENTITIES]
+    if kind == "ses":
+        return SUPPORT_IDENTITIES
     if kind == "sms":
-        return "*"
-    return synth.id_of(grant.resource)
+        return ["*"]
+    return [synth.id_of(grant.resource)]
+
+
+def _ses_identity(resource: Any) -> str | None:
+    """``ses:identity/<name>`` for an SES identity ARN built from pseudo parameters only."""
+    text = json.dumps(resource)
+    if ":ses:" not in text or ":identity/" not in text or references(resource):
+        return None
+    if isinstance(resource, dict) and "Fn::Join" in resource:
+        last = resource["Fn::Join"][1][-1]
+        return "ses:identity/" + str(last).rpartition(":identity/")[2]
+    return "ses:identity/" + str(resource).rpartition(":identity/")[2]
 
 
 def _allowed(synth: Synthesized, spec: FunctionSpec) -> dict[str, set[str]]:
@@ -123,8 +143,10 @@ def _allowed(synth: Synthesized, spec: FunctionSpec) -> dict[str, set[str]]:
     allowed: dict[str, set[str]] = {}
     for grant in spec.grants:
         kind = grant.resource.partition(":")[0]
-        target = _target(synth, grant)
-        allowed.setdefault(target, set()).update(ALLOWED_ACTIONS[(kind, grant.access)])
+        targets = _targets(synth, grant)
+        for target in targets:
+            allowed.setdefault(target, set()).update(ALLOWED_ACTIONS[(kind, grant.access)])
+        target = targets[0]
         if kind == "topic" and "KmsMasterKeyId" in synth.resources[target]["Properties"]:
             for key in references(synth.resources[target]["Properties"]["KmsMasterKeyId"]):
                 allowed.setdefault(key, set()).update(TOPIC_KEY_ACTIONS)
@@ -145,8 +167,8 @@ def _granted(synth: Synthesized, spec: FunctionSpec) -> list[tuple[str, str]]:
         for resource in as_list(statement["Resource"]):
             if resource == "*":
                 targets.append("*")
-            elif ":identity/*" in json.dumps(resource) and not references(resource):
-                targets.append(SES_IDENTITIES)
+            elif _ses_identity(resource) is not None:
+                targets.append(str(_ses_identity(resource)))
             else:
                 (target,) = references(resource)  # e.g. the table, for "<table arn>/index/*"
                 targets.append(target)
@@ -273,11 +295,11 @@ def test_every_registry_grant_is_effective(
     granted = set(_granted(synth, spec))
     for grant in spec.grants:
         kind = grant.resource.partition(":")[0]
-        target = _target(synth, grant)
-        missing = {
-            action for action in REQUIRED_ACTIONS[(kind, grant.access)] if (action, target) not in granted
-        }
-        assert not missing, f"{spec.name}: {grant} lacks {sorted(missing)}"
+        for target in _targets(synth, grant):
+            missing = {
+                action for action in REQUIRED_ACTIONS[(kind, grant.access)] if (action, target) not in granted
+            }
+            assert not missing, f"{spec.name}: {grant} lacks {sorted(missing)} on {target}"
 
 
 def test_form_webhook_sends_to_inbound_and_never_touches_the_table(synth: Synthesized) -> None:
