@@ -33,7 +33,7 @@ os.environ.update(
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
-from bench import prices  # noqa: E402
+from bench import prices, routing_scale  # noqa: E402
 from bench.counter import Tally, counting  # noqa: E402
 from infra import registry  # noqa: E402
 
@@ -343,6 +343,7 @@ def main() -> None:
     imports = [(spec.module, _import_ms(spec.module)) for spec in registry.FUNCTIONS]
     report = _report(measures, channels, imports, naive)
     report += "\n".join(_order_workflow_report()) + "\n"
+    report += "\n".join(routing_scale.report_lines(routing_scale.measure())) + "\n"
     (ROOT / "bench" / "results.md").write_text(report)
     print(report)
 
