@@ -335,3 +335,39 @@ def test_a_delivered_ecommerce_order_enters_at_satisfaction(wf: WorkflowHarness)
     assert "#1001" in mail.subject
     synced = wf.order(order.id)
     assert synced.stage.value == "satisfaction" and synced.satisfaction_requested_at is not None
+
+
+def test_a_failed_send_is_retried_without_a_second_booking_or_alert(wf: WorkflowHarness) -> None:
+    """SES throttles the 'scheduled' mail once: Step Functions retries Reception, which finds its
+    slot booked and 'received' sent, and sends 'scheduled' only."""
+    from botocore.exceptions import ClientError
+
+    from functions.order_reception import handler as reception
+
+    ports = reception._ports()
+    notifier = ports.alerts._notifier
+    real_send = notifier.send_email
+    calls: list[str] = []
+
+    def flaky(to: str, subject: str, text: str, html: str) -> str:
+        calls.append(subject)
+        if subject.startswith("Installation") and calls.count(subject) == 1:
+            raise ClientError({"Error": {"Code": "Throttling", "Message": "slow down"}}, "SendEmail")
+        return real_send(to, subject, text, html)
+
+    notifier.send_email = flaky  # type: ignore[method-assign]
+    order_id = wf.accept(wf.quote()["id"])
+    wf.wait_for(lambda: wf.waiting_for(order_id, "commissioning"), what="the wait for the report")
+    assert [s.split(" ")[0] for s in calls] == ["Commande", "Installation", "Installation"]
+    assert wf.alerts(order_id) == {"received": "sent", "scheduled": "sent", "prepared": "sent"}
+    from shared.adapters.dynamodb.workflow_store import WorkflowStore
+
+    appointment = wf.workflow(order_id).appointment
+    now = datetime.now(UTC)
+    booked = WorkflowStore(wf.table).booked_slots(["T1"], now, now + timedelta(days=60))
+    assert booked == {("T1", appointment.start)}  # one slot for the order, not one per attempt
+    assert len(wf.sent_emails()) == 3
+    failures = [
+        e for e in wf.history(order_id) if e["type"] == "LambdaFunctionFailed" or e["type"] == "TaskFailed"
+    ]
+    assert len(failures) == 1
