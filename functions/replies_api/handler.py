@@ -22,6 +22,7 @@ from typing import Annotated, Any
 import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import BaseModel
 
@@ -244,6 +245,24 @@ def _not_sent(error: ReplyNotSent) -> Response[str]:
     if failure.retry_after:
         response.headers["Retry-After"] = str(max(1, round(failure.retry_after)))
     return response
+
+
+@app.exception_handler(RequestValidationError)
+def _invalid_request(error: RequestValidationError) -> Response[str]:
+    """Each problem with where it is and what is wrong (an admin fixing a template needs the
+    variable's name; the default answer only says "value_error")."""
+    problems = [
+        {
+            "field": ".".join(str(part) for part in problem.get("loc", ()) if part != "body") or "body",
+            "message": str(problem.get("msg", problem.get("type", "invalid"))).removeprefix("Value error, "),
+        }
+        for problem in error.errors()
+    ]
+    return _error(
+        422,
+        "invalid request: " + "; ".join(f"{p['field']}: {p['message']}" for p in problems),
+        errors=problems,
+    )
 
 
 @app.exception_handler(NotFound)
