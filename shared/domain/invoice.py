@@ -3,12 +3,11 @@
 Numbering is gapless and sequential per year (French invoicing rules): the number is taken from
 an atomic counter in the same DynamoDB transaction that stores the invoice, so a number exists
 only if its invoice does. Here, only the pure part: lines, VAT, totals, the number's format and
-the document the customer opens (HTML, self-contained, printable).
+the document the customer opens is rendered by invoice_pdf.py.
 """
 
 from __future__ import annotations
 
-import html
 from datetime import datetime
 from decimal import Decimal
 
@@ -126,89 +125,3 @@ def check_totals(invoice: Invoice, order: Order) -> None:
         raise InvoiceMismatch(
             f"invoice total {invoice.total_incl_vat} differs from the order total {money(order.total)}"
         )
-
-
-_LABELS = {
-    "fr": {
-        "title": "Facture",
-        "order": "Commande",
-        "date": "Date",
-        "bill_to": "Facturé à",
-        "item": "Désignation",
-        "qty": "Qté",
-        "unit": "Prix unitaire HT",
-        "vat_rate": "TVA",
-        "excl": "Montant HT",
-        "total_excl": "Total HT",
-        "vat": "TVA",
-        "total_incl": "Total TTC",
-        "serials": "N° de série",
-    },
-    "en": {
-        "title": "Invoice",
-        "order": "Order",
-        "date": "Date",
-        "bill_to": "Bill to",
-        "item": "Item",
-        "qty": "Qty",
-        "unit": "Unit price excl. VAT",
-        "vat_rate": "VAT",
-        "excl": "Amount excl. VAT",
-        "total_excl": "Total excl. VAT",
-        "vat": "VAT",
-        "total_incl": "Total incl. VAT",
-        "serials": "Serial numbers",
-    },
-}
-
-
-def render_html(invoice: Invoice, locale: str = "fr", seller: str = "Guichet") -> str:
-    """A self-contained, printable HTML invoice (every value escaped)."""
-    labels = _LABELS.get(locale[:2], _LABELS["fr"])
-    e = html.escape
-    address = invoice.billing_address
-    address_lines = [
-        address.name,
-        address.company,
-        address.line1,
-        address.line2,
-        " ".join(p for p in (address.postal_code, address.city) if p),
-        address.country,
-    ]
-    rows = []
-    for item in invoice.lines:
-        serials = (
-            f"<br><small>{e(labels['serials'])}: {e(', '.join(item.serial_numbers))}</small>"
-            if item.serial_numbers
-            else ""
-        )
-        rows.append(
-            f"<tr><td>{e(item.title)}{serials}</td><td>{item.quantity}</td>"
-            f"<td>{item.unit_price:.2f}</td><td>{item.vat_rate * 100:.1f} %</td>"
-            f"<td>{item.amount_excl_vat:.2f}</td></tr>"
-        )
-    vat_rows = "".join(
-        f"<tr><th>{e(labels['vat'])} {Decimal(rate) * 100:.1f} %</th><td>{amount:.2f}</td></tr>"
-        for rate, amount in sorted(invoice.vat_breakdown.items())
-    )
-    return (
-        f'<!doctype html><html lang="{e(locale[:2])}"><head><meta charset="utf-8">'
-        f"<title>{e(labels['title'])} {e(invoice.number)}</title>"
-        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;width:100%}"
-        "td,th{border:1px solid #ccc;padding:4px;text-align:left}</style></head><body>"
-        f"<h1>{e(seller)} - {e(labels['title'])} {e(invoice.number)}</h1>"
-        f"<p>{e(labels['date'])}: {invoice.issued_at.date().isoformat()}<br>"
-        f"{e(labels['order'])}: {e(invoice.order_number)}</p>"
-        f"<p><strong>{e(labels['bill_to'])}</strong><br>"
-        + "<br>".join(e(line) for line in address_lines if line)
-        + "</p>"
-        f"<table><tr><th>{e(labels['item'])}</th><th>{e(labels['qty'])}</th><th>{e(labels['unit'])}</th>"
-        f"<th>{e(labels['vat_rate'])}</th><th>{e(labels['excl'])}</th></tr>"
-        + "".join(rows)
-        + "</table><table>"
-        f"<tr><th>{e(labels['total_excl'])}</th>"
-        f"<td>{invoice.total_excl_vat:.2f} {e(invoice.currency)}</td></tr>"
-        + vat_rows
-        + f"<tr><th>{e(labels['total_incl'])}</th><td>{invoice.total_incl_vat:.2f} {e(invoice.currency)}</td>"
-        "</tr></table></body></html>"
-    )

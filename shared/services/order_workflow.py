@@ -26,7 +26,8 @@ from shared.domain.catalog import (
 )
 from shared.domain.customer import Customer
 from shared.domain.errors import Conflict
-from shared.domain.invoice import build_invoice, render_html
+from shared.domain.invoice import build_invoice
+from shared.domain.invoice_pdf import render_pdf
 from shared.domain.order import BillableStatus, Order, OrderStage
 from shared.domain.quote import money
 from shared.domain.ticket import Priority, Topic
@@ -406,10 +407,10 @@ def billing(ports: StepPorts, order_id: str) -> dict[str, Any]:
     invoice, _ = ports.store.issue_invoice(
         order_id, now.year, lambda sequence: build_invoice(order, now.year, sequence, now)
     )
-    key = f"invoices/{invoice.year}/{invoice.number}.html"
+    key = f"invoices/{invoice.year}/{invoice.number}.pdf"
     customer = ports.alerts.customer(order.customer_id)
     locale = customer.locale if customer else "fr"
-    ports.documents.put(key, render_html(invoice, locale).encode(), "text/html; charset=utf-8")
+    ports.documents.put(key, render_pdf(invoice, locale), "application/pdf")
     record = load_record(ports, order_id)
     if record.value.invoice is None or record.value.invoice.document_key != key:
         ref = InvoiceRef(

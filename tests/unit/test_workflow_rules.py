@@ -13,7 +13,8 @@ from shared.domain.catalog import Product, Technician, WorkingWindow, available_
 from shared.domain.common import Address
 from shared.domain.customer import Customer, Identity
 from shared.domain.identity import IdentityKind
-from shared.domain.invoice import build_invoice, check_totals, invoice_number, render_html
+from shared.domain.invoice import build_invoice, check_totals, invoice_number
+from shared.domain.invoice_pdf import render_pdf
 from shared.domain.order import BillableStatus, Order, OrderLine, OrderSource
 from shared.domain.outbound_rules import SmsEncoding, sms_info
 from shared.domain.quote import Quote, QuoteLine, order_from_quote, order_id_for
@@ -191,9 +192,9 @@ def test_invoice_vat_per_line_totals_and_gapless_number_format() -> None:
     assert invoice.total_excl_vat == Decimal("398.80")
     assert invoice.total_vat == Decimal("79.76") == invoice.vat_breakdown["0.20"]
     assert invoice.total_incl_vat == Decimal("478.56") == order.total
-    html = render_html(invoice, "fr")
-    assert "Facture F2026-000042" in html and "Total TTC" in html and "478.56" in html
-    assert "Invoice" in render_html(invoice, "en")
+    pdf = render_pdf(invoice, "fr")
+    assert b"(Guichet - Facture F2026-000042)" in pdf and b"(Total TTC)" in pdf and b"(478.56 EUR)" in pdf
+    assert b"Invoice F2026-000042" in render_pdf(invoice, "en")
 
 
 def test_an_invoice_that_disagrees_with_the_order_is_refused() -> None:
@@ -217,12 +218,37 @@ def test_an_invoice_that_disagrees_with_the_order_is_refused() -> None:
         check_totals(tampered, partial)
 
 
-def test_invoice_html_escapes_what_customers_typed() -> None:
+def test_the_invoice_pdf_is_well_formed_escaped_and_flows_onto_pages() -> None:
     order = apply_commissioning(_order(total=Decimal("0")), _report(True))
-    order = order.model_copy(
-        update={"billing_address": ADDRESS.model_copy(update={"name": "<script>x</script>"})}
-    )
-    assert "<script>" not in render_html(build_invoice(order, 2026, 1, NOW))
+    odd = ADDRESS.model_copy(update={"name": "Zo\u00e9 (Martin) \\ fils"})
+    pdf = render_pdf(build_invoice(order.model_copy(update={"billing_address": odd}), 2026, 1, NOW))
+    assert pdf.startswith(b"%PDF-1.4") and pdf.endswith(b"%%EOF\n")
+    assert b"(Zo\xe9 \\(Martin\\) \\\\ fils)" in pdf  # WinAnsi, parentheses and backslash escaped
+    _check_xref(pdf)
+    many = [
+        OrderLine(
+            id=f"L{n}",
+            title=f"Article {n}",
+            quantity=1,
+            unit_price=Decimal("1"),
+            billable_status=BillableStatus.billable,
+        )
+        for n in range(120)
+    ]
+    long = render_pdf(build_invoice(_order(lines=many, total=Decimal("0")), 2026, 2, NOW))
+    assert b"/Count 3" in long and b"(Article 119)" in long
+    _check_xref(long)
+
+
+def _check_xref(pdf: bytes) -> None:
+    """Every xref offset points at its object, and startxref at the table (readers rely on it)."""
+    start = int(pdf.rsplit(b"startxref\n", 1)[1].split(b"\n")[0])
+    assert pdf[start:].startswith(b"xref\n")
+    lines = pdf[start:].split(b"\n")
+    count = int(lines[1].split()[1])
+    for number in range(1, count):
+        offset = int(lines[2 + number].split()[0])
+        assert pdf[offset:].startswith(b"%d 0 obj" % number)
 
 
 # ------------------------------------------------------------------ alerts
