@@ -14,6 +14,11 @@ CDK context values (``npx aws-cdk deploy -c name=value``, or cdk.json ``context`
 - ``outboundEnv``: a JSON object of the reply clients' other settings (the variables of
   ``shared.adapters.outbound.OutboundConfig``: ``TWILIO_SMS_FROM``, ``WHATSAPP_PHONE_NUMBER_ID``,
   ``TWILIO_MESSAGING_SERVICE_SID`` ...), replacing the registry's local demo values.
+- ``alertSender``: the address order alerts are sent from (a verified SES identity, or one of a
+  verified domain); default ``orders@<inboundEmailDomain>`` when that is given, else the
+  registry's value. Becomes ALERT_SENDER and the ``email`` grant's scope.
+- ``provisioningUrl``: the provisioning system's ``https://`` base URL (PROVISIONING_URL of the
+  order workflow's preparation step); default the registry's ``fake:`` (the built-in fake).
 """
 
 from __future__ import annotations
@@ -49,6 +54,8 @@ PUBLIC_BASE_URL_CONTEXT = "publicBaseUrl"
 INBOUND_EMAIL_DOMAIN_CONTEXT = "inboundEmailDomain"
 SUPPORT_EMAIL_FROM_CONTEXT = "supportEmailFrom"
 OUTBOUND_ENV_CONTEXT = "outboundEnv"
+ALERT_SENDER_CONTEXT = "alertSender"
+PROVISIONING_URL_CONTEXT = "provisioningUrl"
 DEFAULT_INBOUND_EMAIL_DOMAIN = "support.example.com"
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
@@ -81,6 +88,28 @@ def support_email_from(value: Any, inbound_domain: Any) -> str | None:
     if not local or "+" in local or not _DOMAIN.match(domain):
         raise ValueError(f"context {SUPPORT_EMAIL_FROM_CONTEXT}: expected name@domain, got {value!r}")
     return address
+
+
+def alert_sender(value: Any, inbound_domain: Any) -> str | None:
+    """The ``alertSender`` context value, else ``orders@<inboundEmailDomain>`` when that context
+    is set, else None (the registry's value stays)."""
+    if value is None or value == "":
+        return f"orders@{inbound_email_domain(inbound_domain)}" if inbound_domain else None
+    address = str(value).strip().lower()
+    local, _, domain = address.partition("@")
+    if not local or "+" in local or not _DOMAIN.match(domain):
+        raise ValueError(f"context {ALERT_SENDER_CONTEXT}: expected name@domain, got {value!r}")
+    return address
+
+
+def provisioning_url(value: Any) -> str | None:
+    """The ``provisioningUrl`` context value (https only), without trailing slash; None if unset."""
+    if value is None or value == "":
+        return None
+    url = str(value).strip().rstrip("/")
+    if not re.fullmatch(r"https://[^/\s?#]+(/[^\s?#]*)?", url):
+        raise ValueError(f"context {PROVISIONING_URL_CONTEXT}: expected an https:// URL, got {value!r}")
+    return url
 
 
 def outbound_env(value: Any) -> dict[str, str]:
@@ -142,6 +171,15 @@ class GuichetStack(Stack):
         )
         if sender is not None:
             overrides["SUPPORT_EMAIL_FROM"] = sender
+        alerts_from = alert_sender(
+            self.node.try_get_context(ALERT_SENDER_CONTEXT),
+            self.node.try_get_context(INBOUND_EMAIL_DOMAIN_CONTEXT),
+        )
+        if alerts_from is not None:
+            overrides["ALERT_SENDER"] = alerts_from
+        provisioning = provisioning_url(self.node.try_get_context(PROVISIONING_URL_CONTEXT))
+        if provisioning is not None:
+            overrides["PROVISIONING_URL"] = provisioning
         self.resources = Resources(
             table=self.data.table,
             queues=self.messaging.queues,

@@ -159,6 +159,11 @@ class Resources:
         """The replies' sender: what the ``ses`` grant allows and SUPPORT_EMAIL_FROM says."""
         return self.env_overrides.get("SUPPORT_EMAIL_FROM", registry.SUPPORT_EMAIL_FROM)
 
+    @property
+    def alert_sender(self) -> str:
+        """The order alerts' sender: what the ``email`` grant allows and ALERT_SENDER says."""
+        return self.env_overrides.get("ALERT_SENDER", registry.ALERT_SENDER)
+
     def construct(self, resource: str) -> Any:
         kind, name = split_key(resource)
         if kind == "table" and name is None:
@@ -200,7 +205,7 @@ class Resources:
         if kind == "statemachine":
             return []  # applied by infra/constructs/workflow.py once the state machine exists
         if (kind, grant.access) == ("email", "send"):
-            return _grant_email(grantee)
+            return _grant_email(grantee, self.alert_sender)
         if (kind, grant.access) == ("sms", "send"):
             return _grant_sms(grantee)
         if (kind, grant.access) == ("ses", "send"):
@@ -214,23 +219,17 @@ class Resources:
         return wildcards(target, grant.access) if wildcards else []
 
 
-def _grant_email(grantee: iam.IGrantable) -> list[tuple[str, str]]:
-    """SES sending, from the alert sender only (``ses:FromAddress``), through any identity of
-    this account and region (the sender's domain or address, whichever is verified)."""
+def _grant_email(grantee: iam.IGrantable, sender: str) -> list[tuple[str, str]]:
+    """SES sending for the order workflow's alerts: on the alert sender's identities only (the
+    address and its domain, whichever the account verified) and only with that From address."""
     grantee.grant_principal.add_to_principal_policy(
         iam.PolicyStatement(
             actions=["ses:SendEmail", "ses:SendRawEmail"],
-            resources=[f"arn:{Aws.PARTITION}:ses:{Aws.REGION}:{Aws.ACCOUNT_ID}:identity/*"],
-            conditions={"StringEquals": {"ses:FromAddress": registry.ALERT_SENDER}},
+            resources=ses_identity_arns(sender),
+            conditions={"StringEquals": {"ses:FromAddress": sender}},
         )
     )
-    return [
-        (
-            "Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:identity/*",
-            "Sending is limited to ses:FromAddress = registry.ALERT_SENDER; the identity that "
-            "authorises it may be the address or its domain, whichever the account verified.",
-        )
-    ]
+    return []
 
 
 def ses_identity_arns(sender: str) -> list[str]:

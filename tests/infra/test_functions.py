@@ -60,8 +60,11 @@ ALLOWED_ACTIONS: dict[tuple[str, str], set[str]] = {
 }
 # Grants that name no declared construct (registry.Access): SES from the alert sender, SMS, and
 # the state machines (built by infra/constructs/workflow.py, after the functions).
-SES_IDENTITIES = "ses:identity/*"  # the symbolic target of the SES statement (partition/region/account)
+# Order alerts: SES on the identities of registry.ALERT_SENDER (the address and its domain) only.
 ALLOWED_ACTIONS[("email", "send")] = {"ses:SendEmail", "ses:SendRawEmail"}
+ALERT_IDENTITIES = [
+    f"ses:identity/{name}" for name in (registry.ALERT_SENDER, registry.ALERT_SENDER.rpartition("@")[2])
+]
 # Replies: SES on the identities of registry.SUPPORT_EMAIL_FROM (the address and its domain) only.
 ALLOWED_ACTIONS[("ses", "send")] = {"ses:SendEmail", "ses:SendRawEmail"}
 SUPPORT_IDENTITIES = [
@@ -119,7 +122,7 @@ def _targets(synth: Synthesized, grant: Grant) -> list[str]:
     """The logical ids a grant applies to ("*" for SMS, symbols for the SES identities)."""
     kind = grant.resource.partition(":")[0]
     if kind == "email":
-        return [SES_IDENTITIES]
+        return ALERT_IDENTITIES
     if kind == "ses":
         return SUPPORT_IDENTITIES
     if kind == "sms":

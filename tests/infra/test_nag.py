@@ -58,9 +58,8 @@ def test_every_acknowledgement_is_expected_and_reasoned(synth: Synthesized, repo
         *(f"AwsSolutions-IAM5[Action::{action}]" for action in BUCKET_READ_WRITE_ACTIONS),
         # sla_check publishes to the supervisors topic, encrypted with a customer-managed key.
         "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
-        # The order workflow: SES from the alert sender only (any identity that authorises it),
-        # the documents bucket's objects, and the state machine invoking its tasks' versions.
-        "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:identity/*]",
+        # The order workflow: the documents bucket's objects, and the state machine invoking
+        # its tasks' versions.
         f"AwsSolutions-IAM5[Resource::<{synth.id_of('bucket:documents')}.Arn>/*]",
         *(
             f"AwsSolutions-IAM5[Resource::<{synth.function_id(task)}.Arn>:*]"

@@ -133,7 +133,10 @@ def test_alerting_steps_send_email_from_the_sender_only_and_sms_never_to_a_topic
     statements = list(synth.statements(name))
     (ses,) = [s for s in statements if "ses:SendEmail" in as_list(s["Action"])]
     assert ses["Condition"] == {"StringEquals": {"ses:FromAddress": registry.ALERT_SENDER}}
-    assert "identity/*" in json.dumps(ses["Resource"])
+    identities = json.dumps(ses["Resource"])
+    assert "identity/*" not in identities
+    domain = registry.ALERT_SENDER.rpartition("@")[2]
+    assert f":identity/{registry.ALERT_SENDER}" in identities and f":identity/{domain}" in identities
     (deny,) = [s for s in statements if s["Effect"] == "Deny"]
     assert as_list(deny["Action"]) == ["sns:Publish"] and ":sns:*:*:*" in json.dumps(deny["Resource"])
 
@@ -162,3 +165,28 @@ def test_the_survey_reminder_runs_daily(synth: Synthesized) -> None:
     rules = [r["Properties"] for r in synth.of_type("AWS::Events::Rule").values()]
     (rule,) = [r for r in rules if r.get("ScheduleExpression") == "cron(0 8 * * ? *)"]
     assert [references(t["Arn"]) for t in rule["Targets"]] == [{synth.function_id("survey_reminders")}]
+
+
+def test_deployment_contexts_for_the_alert_sender_and_the_provisioning_system() -> None:
+    from types import SimpleNamespace
+
+    from infra.constructs.functions import environment
+    from infra.stack import alert_sender, provisioning_url
+
+    assert alert_sender(None, None) is None  # the registry's value stays
+    assert alert_sender(None, "support.shop.example") == "orders@support.shop.example"
+    assert alert_sender("Commandes@Shop.Example", None) == "commandes@shop.example"
+    for bad in ("nobody", "a+b@shop.example", "x@localhost"):
+        with pytest.raises(ValueError, match="alertSender"):
+            alert_sender(bad, None)
+    assert provisioning_url(None) is None
+    assert provisioning_url("https://prov.example/api/") == "https://prov.example/api"
+    with pytest.raises(ValueError, match="provisioningUrl"):
+        provisioning_url("http://prov.example")
+    resources = SimpleNamespace(
+        env_overrides={"ALERT_SENDER": "orders@shop.example", "PROVISIONING_URL": "https://prov.example"},
+        attribute=lambda ref: f"<{ref.resource}.{ref.attribute}>",
+    )
+    env = environment(registry.function("order_preparation"), resources)  # type: ignore[arg-type]
+    assert env["ALERT_SENDER"] == "orders@shop.example" and env["PROVISIONING_URL"] == "https://prov.example"
+    assert "PROVISIONING_URL" not in environment(registry.function("order_billing"), resources)  # type: ignore[arg-type]
