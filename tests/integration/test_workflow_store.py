@@ -211,3 +211,13 @@ def test_catalog_and_technicians_round_trip(store: WorkflowStore) -> None:
     store.put_product(Product(sku="A", title="A", unit_price=Decimal("1.50")))
     assert store.products(["A", "missing"])["A"].unit_price == Decimal("1.50")
     assert store.products([]) == {}
+
+
+def test_due_surveys_follow_pages_up_to_the_limit(store: WorkflowStore) -> None:
+    for n in range(12):
+        store.save_workflow(_record(f"O{n}"), None)
+        store.create_survey(new_survey(f"O{n}", f"CMD-{n}", "C1", None, NOW + timedelta(seconds=n)))
+    later = NOW + timedelta(days=1)
+    assert len(store.due_surveys(later)) == 12
+    limited = store.due_surveys(later, limit=1)
+    assert 1 <= len(limited) <= 4  # at most one per shard

@@ -515,17 +515,26 @@ class WorkflowStore:
         pointer = self._get(order_keys.order_pk(order_id), SURVEY_SK, consistent=True)
         return self.get_survey(str(pointer["token"])) if pointer else None
 
-    def due_surveys(self, sent_before: datetime, limit: int = 100) -> list[Versioned[Survey]]:
-        """Unanswered surveys last sent before ``sent_before``: one Query per GSI3 shard, oldest first."""
+    def due_surveys(self, sent_before: datetime, limit: int = 500) -> list[Versioned[Survey]]:
+        """Unanswered surveys last sent before ``sent_before``, oldest first: Query each GSI3
+        shard, following its pages, up to ``limit`` per shard (what is left waits for the next
+        run, still due)."""
         found: list[Versioned[Survey]] = []
         for shard in range(DUE_SHARDS):
-            response = self._table.query(
-                IndexName="GSI3",
-                KeyConditionExpression="gsi3pk = :pk AND gsi3sk < :before",
-                ExpressionAttributeValues={":pk": survey_due_pk(shard), ":before": iso(sent_before)},
-                Limit=limit,
-            )
-            found += [Versioned(from_item(i, Survey), version_of(i)) for i in response.get("Items", [])]
+            params: dict[str, Any] = {
+                "IndexName": "GSI3",
+                "KeyConditionExpression": "gsi3pk = :pk AND gsi3sk < :before",
+                "ExpressionAttributeValues": {":pk": survey_due_pk(shard), ":before": iso(sent_before)},
+            }
+            taken = 0
+            while taken < limit:
+                response = self._table.query(**params, Limit=min(100, limit - taken))
+                items = response.get("Items", [])
+                found += [Versioned(from_item(i, Survey), version_of(i)) for i in items]
+                taken += len(items)
+                if "LastEvaluatedKey" not in response:
+                    break
+                params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
         return found
 
     def mark_reminded(self, survey: Survey, version: int, at: datetime, *, last: bool) -> bool:
