@@ -337,6 +337,14 @@ def _order_workflow_report() -> list[str]:
     return order_workflow.report_lines(*order_workflow.measure())
 
 
+def _replies_report() -> list[str]:
+    """Issue 5, items 6-7, apart from the rest: replies and canned responses in their own moto
+    session, the providers answered by a local HTTP server (see bench/replies.py)."""
+    from bench import replies
+
+    return replies.report_lines(replies.measure())
+
+
 def main() -> None:
     measures, channels = _operations()
     naive = _import_ms(None, source=NAIVE_MODULE)
@@ -344,6 +352,7 @@ def main() -> None:
     report = _report(measures, channels, imports, naive)
     report += "\n".join(_order_workflow_report()) + "\n"
     report += "\n".join(routing_scale.report_lines(routing_scale.measure())) + "\n"
+    report += "\n".join(_replies_report()) + "\n"
     (ROOT / "bench" / "results.md").write_text(report)
     print(report)
 
