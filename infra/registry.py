@@ -377,6 +377,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
             Route("GET", "/api/agents/me", auth="staff"),
             Route("PUT", "/api/admin/agents/{agent_id}", auth="staff"),
             Route("GET", "/api/search", auth="staff"),
+            Route("GET", "/api/kpis", auth="staff"),
             Route("GET", "/api/openapi.json", auth="staff"),
             Route("GET", "/api/docs", auth="staff"),
         ),

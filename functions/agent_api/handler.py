@@ -14,13 +14,15 @@ from pydantic import BaseModel, Field
 from shared.adapters.auth import STAFF_ROLES, Caller, Forbidden, caller_from_event
 from shared.adapters.clock import SystemClock
 from shared.adapters.dynamodb.repository import DynamoRepository
+from shared.domain import kpi
 from shared.domain.agent import Agent
 from shared.domain.audit import AuditEntry
 from shared.domain.customer import Customer
 from shared.domain.errors import AtCapacity, Conflict, InvalidCursor, InvalidInput, NotFound
+from shared.domain.kpi import KpiView
 from shared.domain.message import Message
 from shared.domain.routing import RoutingPolicy
-from shared.domain.ticket import Ticket, TicketSummary
+from shared.domain.ticket import Ticket, TicketSummary, Topic
 from shared.domain.ticket_work import TicketChange
 from shared.domain.timeline import TimelineEntry
 from shared.services import customers, merges, routing, search, ticket_work, tickets
@@ -175,6 +177,18 @@ def ticket_audit(ticket_id: str, limit: Annotated[int, Query(ge=1, le=200)] = 10
     """Who changed what, and when, newest first."""
     _caller()
     return _repository().ticket_audit(ticket_id, limit)
+
+
+@app.get("/api/kpis")
+def key_figures(day: Annotated[str, Query(pattern=r"^\d{4}-\d{2}-\d{2}$")]) -> list[KpiView]:
+    """Supervisors: the day's counters per scope (all, queue, agent, channel) with averages,
+    and the live backlog per queue."""
+    _caller(frozenset({"supervisor", "admin"}))
+    repo = _repository()
+    views = [kpi.view(scope, counters) for scope, counters in sorted(repo.kpis(day).items())]
+    backlog = repo.queue_backlog([t.value for t in Topic])
+    views += [kpi.view(f"backlog:{topic}", {"waiting": count}) for topic, count in backlog.items() if count]
+    return views
 
 
 class SearchHit(BaseModel):

@@ -20,7 +20,10 @@ def _call(
 ) -> tuple:
     event = load_event("agent_api/get_ticket")
     event["routeKey"] = event["requestContext"]["routeKey"] = f"{method} {path}"
+    path, _, query = path.partition("?")
     event["rawPath"] = event["requestContext"]["http"]["path"] = path
+    event["rawQueryString"] = query
+    event["queryStringParameters"] = dict(p.split("=", 1) for p in query.split("&") if p) or None
     event["requestContext"]["http"]["method"] = method
     event.pop("pathParameters", None)
     claims = event["requestContext"]["authorizer"]["jwt"]["claims"]
@@ -160,3 +163,23 @@ def test_without_a_staff_role_nothing_is_possible(aws, lambda_context):
         ("GET", f"/api/tickets/{ticket_id}/audit", None),
     ]:
         assert _call(method, path, body, groups="[]")[0] == 403, path
+
+
+def test_supervisors_see_the_days_kpis_kept_on_write(aws, lambda_context):
+    ticket_id = _waiting_ticket(aws)
+    _register_paul()
+    _call("POST", "/api/agents/me/next")
+    _call("PATCH", f"/api/tickets/{ticket_id}", {"status": "solved"})
+    day = DynamoRepository(aws["table"]).get_ticket(ticket_id).value.updated_at.strftime("%Y-%m-%d")
+
+    assert _call("GET", "/api/kpis?day=2026-11-25", groups="[agent]")[0] == 403
+    event_day = "2026-11-25"  # the message's own day (FixedClock)
+    status, views = _call("GET", f"/api/kpis?day={event_day}", groups="[supervisor]")
+    assert status == 200
+    scopes = {v["scope"]: v for v in views}
+    assert scopes["channel:sms"]["counters"]["messages_in"] == 1
+    assert scopes["all"]["counters"]["tickets_created"] == 1
+    status, views = _call("GET", f"/api/kpis?day={day}", groups="[supervisor]")
+    solved = {v["scope"]: v for v in views}
+    assert solved[f"agent:{PAUL}"]["counters"]["resolved"] == 1
+    assert solved["queue:tech_support"]["sla_compliance"] in (0.0, 1.0)

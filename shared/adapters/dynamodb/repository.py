@@ -30,6 +30,7 @@ from shared.domain.common import iso, utcnow
 from shared.domain.customer import Customer
 from shared.domain.errors import AtCapacity, Conflict, Duplicate, IdentityTaken
 from shared.domain.intake import ContactUpdate, TicketUpdate
+from shared.domain.kpi import KpiIncrement, on_inbound, on_solved
 from shared.domain.merge import MergePlan, UndoPlan, contact_totals
 from shared.domain.message import DeliveryStatus, Message
 from shared.domain.routing import waiting_position
@@ -222,6 +223,9 @@ class DynamoRepository:
         operations += [self._put(self._search_item(entry)) for entry in write.search_entries]
         claimed = [(i.kind.value, i.value) for i in write.claimed_identities]
         self._transact(operations, dedup_key=write.dedup_key, identities=claimed)
+        if message is not None and message.direction.value == "inbound":
+            topic = write.new_ticket.topic.value if write.new_ticket is not None else None
+            self.add_kpis(on_inbound(message.channel.value, topic, write.new_ticket is not None, now))
 
     def _new_ticket(self, ticket: Ticket) -> list[dict[str, Any]]:
         """The ticket, in the agents' list and, while it waits, in its topic queue (whose backlog
@@ -409,6 +413,36 @@ class DynamoRepository:
                 )
             )
         self._transact(operations)
+        if new.status.value == "solved" and old.status.value != "solved":
+            self.add_kpis(on_solved(new, new.updated_at))
+
+    def add_kpis(self, increments: list[KpiIncrement]) -> None:
+        """Counters bumped after the change they count has committed: one UpdateItem ADD each.
+        Best effort by design: a crash between the two loses a count, never a message."""
+        for increment in increments:
+            names = {f"#c{n}": name for n, name in enumerate(increment.counters)}
+            values: dict[str, Any] = {f":c{n}": value for n, value in enumerate(increment.counters.values())}
+            values[":entity"] = "kpi"
+            adds = ", ".join(f"#c{n} :c{n}" for n in range(len(names)))
+            self._table.update_item(
+                Key={PARTITION_KEY: keys.kpi_pk(increment.day), SORT_KEY: increment.scope},
+                UpdateExpression=f"SET #entity = :entity ADD {adds}",
+                ExpressionAttributeNames={**names, "#entity": ENTITY},
+                ExpressionAttributeValues=values,
+            )
+
+    def kpis(self, day: str) -> dict[str, dict[str, int]]:
+        """Every scope's counters for one day (one Query on the day's partition)."""
+        response = self._table.query(
+            KeyConditionExpression="#pk = :pk",
+            ExpressionAttributeNames={"#pk": PARTITION_KEY},
+            ExpressionAttributeValues={":pk": keys.kpi_pk(day)},
+        )
+        skip = (PARTITION_KEY, SORT_KEY, ENTITY)
+        return {
+            str(item[SORT_KEY]): {k: int(v) for k, v in item.items() if k not in skip}
+            for item in response.get("Items", [])
+        }
 
     def ticket_audit(self, ticket_id: str, limit: int) -> list[AuditEntry]:
         """The ticket's audit trail, newest first (one Query on its partition)."""
