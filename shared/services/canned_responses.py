@@ -16,7 +16,7 @@ from shared.domain.errors import InvalidInput, NotFound
 from shared.domain.replies import reply_channel
 from shared.ports import Page
 from shared.reply_ports import OrderReader, ReplyStore, TicketReader
-from shared.services.replies import context_for, load_customer
+from shared.services.replies import context_for, load_customer, load_ticket
 
 MAX_PAGE = 100
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -72,10 +72,7 @@ def preview_on_ticket(
 ) -> CannedPreview:
     """The response rendered for the ticket, on ``channel`` or the channel a reply would use."""
     canned = get(store, canned_id)
-    found = reader.get_ticket(ticket_id)
-    if found is None:
-        raise NotFound("ticket", ticket_id)
-    ticket = found.value
+    ticket = load_ticket(reader, ticket_id).value
     customer = load_customer(reader, ticket.customer_id)
     target = reply_channel(channel, ticket)
     return preview(canned, target, context_for(canned, ticket, customer, orders, agent_name))

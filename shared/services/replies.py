@@ -36,7 +36,7 @@ from shared.domain.canned import CannedAttachment, CannedResponse, MissingVariab
 from shared.domain.common import Channel, DomainModel
 from shared.domain.customer import Customer
 from shared.domain.errors import Conflict, NotFound
-from shared.domain.ids import new_id
+from shared.domain.ids import is_ticket_reference, new_id
 from shared.domain.message import Attachment, DeliveryStatus, Direction, Message, PartyRole
 from shared.domain.order import Order
 from shared.domain.outbound_rules import Draft, OutboundDecision, check_outbound
@@ -133,7 +133,8 @@ class ReplyNotSent(Exception):
 
 # ------------------------------------------------------------------ reading what is needed
 def load_ticket(reader: TicketReader, ticket_id: str) -> Versioned[Ticket]:
-    found = reader.get_ticket(ticket_id)
+    """The ticket to answer; a path that is not a ticket reference is not read at all."""
+    found = reader.get_ticket(ticket_id) if is_ticket_reference(ticket_id) else None
     if found is None:
         raise NotFound("ticket", ticket_id)
     if found.value.merged_into:
