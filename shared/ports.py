@@ -114,7 +114,17 @@ class Repository(Protocol):
         self, ticket_id: str, limit: int, cursor: str | None
     ) -> tuple[Ticket | None, Page[Message]]: ...
 
-    def list_tickets(self, limit: int, cursor: str | None) -> Page[TicketSummary]: ...
+    def list_tickets(
+        self,
+        limit: int,
+        cursor: str | None,
+        *,
+        view: str = "all",
+        who: str | None = None,
+        topic: str | None = None,
+        status: str | None = None,
+        channel: str | None = None,
+    ) -> Page[TicketSummary]: ...
 
     def customer_timeline(self, customer_id: str, limit: int, cursor: str | None) -> Page[TimelineEntry]: ...
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import boto3
 from aws_lambda_powertools import Logger
@@ -17,12 +17,13 @@ from shared.adapters.dynamodb.repository import DynamoRepository
 from shared.domain import kpi
 from shared.domain.agent import Agent
 from shared.domain.audit import AuditEntry
+from shared.domain.common import Channel
 from shared.domain.customer import Customer
 from shared.domain.errors import AtCapacity, Conflict, InvalidCursor, InvalidInput, NotFound
 from shared.domain.kpi import KpiView
 from shared.domain.message import Message
 from shared.domain.routing import RoutingPolicy
-from shared.domain.ticket import Ticket, TicketSummary, Topic
+from shared.domain.ticket import Ticket, TicketStatus, TicketSummary, Topic
 from shared.domain.ticket_work import TicketChange
 from shared.domain.timeline import TimelineEntry
 from shared.services import customers, merges, routing, search, ticket_work, tickets
@@ -84,11 +85,27 @@ class Claim(BaseModel):
 
 @app.get("/api/tickets")
 def list_tickets(
+    *,
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
     cursor: Annotated[str | None, Query(max_length=4096)] = None,
+    view: Annotated[Literal["all", "mine", "queue"], Query()] = "all",
+    topic: Annotated[Topic | None, Query()] = None,
+    status: Annotated[TicketStatus | None, Query()] = None,
+    channel: Annotated[Channel | None, Query()] = None,
 ) -> TicketList:
-    _staff()
-    page = tickets.list_tickets(_repository(), limit, cursor)
+    """All tickets newest first, mine (assigned to me, active), or a topic queue (priority, age);
+    optionally filtered by status and channel."""
+    caller = _caller()
+    page = tickets.list_tickets(
+        _repository(),
+        limit,
+        cursor,
+        view=view,
+        who=caller.subject,
+        topic=topic.value if topic else None,
+        status=status.value if status else None,
+        channel=channel.value if channel else None,
+    )
     return TicketList(items=page.items, next_cursor=page.next_cursor)
 
 

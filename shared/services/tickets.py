@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.domain.errors import NotFound
+from shared.domain.errors import InvalidInput, NotFound
 from shared.domain.message import Message
 from shared.domain.ticket import Ticket, TicketSummary
 from shared.ports import Page, Repository
@@ -10,8 +10,28 @@ from shared.ports import Page, Repository
 MAX_PAGE = 100
 
 
-def list_tickets(repo: Repository, limit: int, cursor: str | None) -> Page[TicketSummary]:
-    return repo.list_tickets(limit=max(1, min(limit, MAX_PAGE)), cursor=cursor)
+def list_tickets(
+    repo: Repository,
+    limit: int,
+    cursor: str | None,
+    *,
+    view: str = "all",
+    who: str | None = None,
+    topic: str | None = None,
+    status: str | None = None,
+    channel: str | None = None,
+) -> Page[TicketSummary]:
+    if view == "queue" and not topic:
+        raise InvalidInput([{"field": "topic", "message": "the queue view needs a topic"}])
+    return repo.list_tickets(
+        limit=max(1, min(limit, MAX_PAGE)),
+        cursor=cursor,
+        view=view,
+        who=who,
+        topic=topic,
+        status=status,
+        channel=channel,
+    )
 
 
 def ticket_with_messages(

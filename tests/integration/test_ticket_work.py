@@ -183,3 +183,58 @@ def test_supervisors_see_the_days_kpis_kept_on_write(aws, lambda_context):
     solved = {v["scope"]: v for v in views}
     assert solved[f"agent:{PAUL}"]["counters"]["resolved"] == 1
     assert solved["queue:tech_support"]["sla_compliance"] in (0.0, 1.0)
+
+
+def _list(query: str, groups: str = "[agent]") -> tuple[int, dict]:
+    return _call("GET", f"/api/tickets?{query}", groups=groups)
+
+
+def _all_pages(query: str) -> list[str]:
+    ids, cursor = [], None
+    for _ in range(20):
+        status, body = _list(query + (f"&cursor={cursor}" if cursor else ""))
+        assert status == 200, body
+        ids += [t["id"] for t in body["items"]]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            return ids
+    raise AssertionError("the cursor never ended")
+
+
+def test_list_views_mine_queue_and_filters(aws, lambda_context):
+    repo, clock = DynamoRepository(aws["table"]), FixedClock()
+    made = []
+    for n, (text, channel) in enumerate(
+        [
+            ("Ma box ne fonctionne pas", Channel.sms),
+            ("Ma facture est fausse", Channel.email),
+            ("Le wifi ne fonctionne pas", Channel.sms),
+            ("Où est ma facture ?", Channel.sms),
+        ]
+    ):
+        clock.advance(minutes=1)
+        made.append(
+            record_event(
+                repo,
+                clock,
+                InboundMessage(
+                    dedup_key=f"list-{n}",
+                    channel=channel,
+                    text=text,
+                    sent_at=clock.now(),
+                    identities=[IdentityClaim(kind=IdentityKind.phone, value=f"+3361111111{n}")]
+                    if channel is Channel.sms
+                    else [IdentityClaim(kind=IdentityKind.email, value=f"c{n}@example.org")],
+                ),
+            ).ticket_id
+        )
+    _register_paul()
+    claimed = _call("POST", "/api/agents/me/next")[1]["ticket"]["id"]
+
+    assert _all_pages("view=mine&limit=1") == [claimed]
+    assert set(_all_pages("view=all&limit=1")) == set(made)
+    waiting_tech = _all_pages("view=queue&topic=tech_support&limit=1")
+    assert claimed not in waiting_tech and waiting_tech  # claimed tickets leave the queue
+    assert set(_all_pages("view=all&channel=email&limit=1")) == {made[1]}
+    assert set(_all_pages("view=all&status=open&limit=2")) == {claimed}
+    assert _list("view=queue")[0] == 400  # a queue needs its topic

@@ -101,3 +101,12 @@ def sla_due_keys(ticket_id: str, due_iso: str) -> dict[str, str]:
 
 def kpi_pk(day: str) -> str:
     return f"KPI#{day}"
+
+
+def assignee_pk(agent_id: str) -> str:
+    return f"ASSIGNEE#{agent_id}"
+
+
+def assignee_keys(agent_id: str, created_iso: str, ticket_id: str) -> dict[str, str]:
+    """GSI1: an agent's active tickets ("mine"), newest first."""
+    return {"gsi1pk": assignee_pk(agent_id), "gsi1sk": f"{created_iso}#{ticket_id}"}

@@ -41,7 +41,6 @@ from shared.domain.timeline import TimelineEntry
 from shared.ports import InboundWrite, Page, ProviderMessageRef, QueueHead, Versioned
 
 _TABLE_KEYS = frozenset({PARTITION_KEY, SORT_KEY})
-_LIST_KEYS = frozenset({PARTITION_KEY, SORT_KEY, "gsi4pk", "gsi4sk"})
 _NEW = f"attribute_not_exists({PARTITION_KEY})"
 
 
@@ -109,46 +108,98 @@ class DynamoRepository:
         last = response.get("LastEvaluatedKey")
         return Page(entries, cursors.encode({"after": last}) if last else None)
 
-    def list_tickets(self, limit: int, cursor: str | None) -> Page[TicketSummary]:
-        """Newest first across the list shards: one Query per shard, merged by creation time.
+    def list_tickets(
+        self,
+        limit: int,
+        cursor: str | None,
+        *,
+        view: str = "all",
+        who: str | None = None,
+        topic: str | None = None,
+        status: str | None = None,
+        channel: str | None = None,
+    ) -> Page[TicketSummary]:
+        """The agents' lists, cursor-paginated, never scanned:
 
-        Reads at most LIST_SHARDS * limit items per page whatever the table size. The cursor
-        holds each shard's position: absent = not started, a key = after it, None = exhausted.
+        - ``all``: GSI4 list shards, newest first;
+        - ``mine``: GSI1 ``ASSIGNEE#<who>``, the caller's active tickets, newest first;
+        - ``queue``: GSI2 shards of ``topic``'s queue, waiting tickets by priority then age.
+
+        ``status`` and ``channel`` filter within the view (a FilterExpression: items read count,
+        so a sparse filter reads more than it returns; the page stays bounded per shard).
         """
-        state = cursors.decode(cursor, _LIST_KEYS) if cursor else {}
-        fetched: dict[str, tuple[list[dict[str, Any]], bool]] = {}
-        for shard in range(LIST_SHARDS):
-            name = str(shard)
+        if view == "mine":
+            spec = ("GSI1", "gsi1pk", "gsi1sk", [keys.assignee_pk(who or "")], False)
+        elif view == "queue":
+            pks = [keys.queue_pk(topic or "", shard) for shard in range(QUEUE_SHARDS)]
+            spec = ("GSI2", "gsi2pk", "gsi2sk", pks, True)
+        else:
+            spec = ("GSI4", "gsi4pk", "gsi4sk", [keys.ticket_list_pk(s) for s in range(LIST_SHARDS)], False)
+        index, pk_name, sk_name, pks, ascending = spec
+        filters = {"status": status, "channel": channel}
+        items, next_cursor = self._sharded_page(
+            index, pk_name, sk_name, pks, ascending=ascending, limit=limit, cursor=cursor, filters=filters
+        )
+        return Page([_summary(item) for item in items], next_cursor)
+
+    def _sharded_page(
+        self,
+        index: str,
+        pk_name: str,
+        sk_name: str,
+        pks: list[str],
+        *,
+        ascending: bool,
+        limit: int,
+        cursor: str | None,
+        filters: dict[str, str | None],
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One Query per partition, merged by sort key. The cursor holds each partition's
+        position: absent = not started, a key = after it, None = exhausted."""
+        cursor_keys = frozenset({PARTITION_KEY, SORT_KEY, pk_name, sk_name})
+        state = cursors.decode(cursor, cursor_keys) if cursor else {}
+        wanted = {name: value for name, value in filters.items() if value}
+        fetched: dict[str, tuple[list[dict[str, Any]], dict[str, Any] | None]] = {}
+        for number, pk in enumerate(pks):
+            name = str(number)
             if name in state and state[name] is None:
                 continue
             params: dict[str, Any] = {
-                "IndexName": "GSI4",
-                "KeyConditionExpression": "gsi4pk = :pk",
-                "ExpressionAttributeValues": {":pk": keys.ticket_list_pk(shard)},
-                "ScanIndexForward": False,
+                "IndexName": index,
+                "KeyConditionExpression": "#ipk = :pk",
+                "ExpressionAttributeNames": {"#ipk": pk_name},
+                "ExpressionAttributeValues": {":pk": pk},
+                "ScanIndexForward": ascending,
                 "Limit": limit,
             }
+            if wanted:
+                params["FilterExpression"] = " AND ".join(f"#f_{k} = :f_{k}" for k in wanted)
+                params["ExpressionAttributeNames"].update({f"#f_{k}": k for k in wanted})
+                params["ExpressionAttributeValues"].update({f":f_{k}": v for k, v in wanted.items()})
             if state.get(name):
                 params["ExclusiveStartKey"] = state[name]
             response = self._table.query(**params)
-            fetched[name] = (response.get("Items", []), "LastEvaluatedKey" in response)
+            fetched[name] = (response.get("Items", []), response.get("LastEvaluatedKey"))
 
-        merged = [(str(item["gsi4sk"]), name, item) for name, (items, _) in fetched.items() for item in items]
-        chosen = heapq.nlargest(limit, merged, key=lambda entry: entry[0])
+        merged = [(str(item[sk_name]), name, item) for name, (items, _) in fetched.items() for item in items]
+        pick = heapq.nsmallest if ascending else heapq.nlargest
+        chosen = pick(limit, merged, key=lambda entry: entry[0])
         next_state: dict[str, Any] = {name: None for name, position in state.items() if position is None}
-        for name, (items, has_more) in fetched.items():
-            # Each shard is sorted, so what the page takes from it is a prefix of what it returned.
+        for name, (items, last_key) in fetched.items():
+            # Each partition is sorted, so what the page takes from it is a prefix of what it returned.
             taken = sum(1 for _, origin, _ in chosen if origin == name)
-            if taken < len(items) or has_more:
-                if taken:
-                    next_state[name] = {k: str(items[taken - 1][k]) for k in _LIST_KEYS}
-                elif name in state:
-                    next_state[name] = state[name]
+            if taken < len(items):
+                next_state[name] = (
+                    {k: str(items[taken - 1][k]) for k in cursor_keys} if taken else state.get(name)
+                )
+                if next_state[name] is None:
+                    del next_state[name]  # not started yet
+            elif last_key is not None:
+                next_state[name] = last_key  # past what was read, filtered-out items included
             else:
                 next_state[name] = None
-        done = all(next_state.get(str(shard), "open") is None for shard in range(LIST_SHARDS))
-        tickets = [from_item(item, TicketSummary) for _, _, item in chosen]
-        return Page(tickets, None if done else cursors.encode(next_state))
+        done = all(next_state.get(str(n), "open") is None for n in range(len(pks)))
+        return [item for _, _, item in chosen], None if done else cursors.encode(next_state)
 
     def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
         item: dict[str, Any] | None = self._table.get_item(Key={PARTITION_KEY: pk, SORT_KEY: sk}).get("Item")
@@ -248,6 +299,8 @@ class DynamoRepository:
         due = sla_watch(ticket)
         if due is not None:
             item_keys.update(keys.sla_due_keys(ticket.id, iso(due)))
+        if counts_for_assignee(ticket):
+            item_keys.update(keys.assignee_keys(ticket.assignee_id or "", iso(ticket.created_at), ticket.id))
         return item_keys
 
     def sla_due(self, until: datetime, per_shard: int) -> list[str]:
@@ -336,11 +389,14 @@ class DynamoRepository:
         Raises ``Conflict`` when another agent got the ticket first, ``AtCapacity`` when full.
         """
         now = iso_json(audit.at)
+        # The queue position is "<rank>#<created ISO>#<id>": the same creation time orders the
+        # agent's own list ("mine").
+        mine = keys.assignee_keys(agent.id, head.sort_key.split("#")[1], head.ticket_id)
         operations = [
             self._update(
                 self._ticket_keys(head.ticket_id),
-                "SET assignee_id = :agent, #status = if_not_exists(#status, :open), updated_at = :now"
-                " REMOVE gsi2pk, gsi2sk ADD version :one",
+                "SET assignee_id = :agent, #status = :open, updated_at = :now,"
+                " gsi1pk = :mine, gsi1sk = :mine_position REMOVE gsi2pk, gsi2sk ADD version :one",
                 "gsi2pk = :queue AND gsi2sk = :position AND attribute_not_exists(assignee_id)",
                 {"#status": "status"},
                 {
@@ -350,6 +406,8 @@ class DynamoRepository:
                     ":one": 1,
                     ":queue": head.queue_pk,
                     ":position": head.sort_key,
+                    ":mine": mine["gsi1pk"],
+                    ":mine_position": mine["gsi1sk"],
                 },
             ),
             self._update(
@@ -855,3 +913,12 @@ class DynamoRepository:
             if any(c in ("ConditionalCheckFailed", "TransactionConflict") for c in failed):
                 raise Conflict("a concurrent write changed the records; re-read and retry") from error
             raise
+
+
+_SUMMARY_FIELDS = frozenset(TicketSummary.model_fields)
+
+
+def _summary(item: dict[str, Any]) -> TicketSummary:
+    """A list entry from any index: the list index projects only these fields; the others
+    project the whole ticket, of which the list shows the same fields."""
+    return from_item({k: v for k, v in item.items() if k in _SUMMARY_FIELDS}, TicketSummary)
