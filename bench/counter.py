@@ -107,6 +107,10 @@ class _Recorder:
         elif operation == "PutItem":
             t.items_written += 1
             t.write_units += _write_units(params["Item"])
+        elif operation == "UpdateItem":
+            t.items_written += 1
+            after = self._read_back(client, params)
+            t.write_units += _write_units(after, _touched(params))
         elif operation == "TransactWriteItems":
             for entry in params["TransactItems"]:
                 t.items_written += 1

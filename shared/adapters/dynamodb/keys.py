@@ -95,8 +95,8 @@ def sla_due_pk(shard: int) -> str:
 
 
 def sla_due_keys(ticket_id: str, due_iso: str) -> dict[str, str]:
-    """GSI3: a ticket's next running SLA deadline, on one of DUE_SHARDS partitions."""
-    return {"gsi3pk": sla_due_pk(shard_of(ticket_id, DUE_SHARDS)), "gsi3sk": f"{due_iso}#{ticket_id}"}
+    """GSI5: a ticket's next running SLA deadline, on one of DUE_SHARDS partitions."""
+    return {"gsi5pk": sla_due_pk(shard_of(ticket_id, DUE_SHARDS)), "gsi5sk": f"{due_iso}#{ticket_id}"}
 
 
 def kpi_pk(day: str) -> str:

@@ -309,14 +309,14 @@ class DynamoRepository:
         found: list[tuple[str, str]] = []
         for shard in range(DUE_SHARDS):
             response = self._table.query(
-                IndexName="GSI3",
-                KeyConditionExpression="gsi3pk = :pk AND gsi3sk <= :until",
+                IndexName="GSI5",
+                KeyConditionExpression="gsi5pk = :pk AND gsi5sk <= :until",
                 ExpressionAttributeValues={":pk": keys.sla_due_pk(shard), ":until": f"{iso(until)}#~"},
-                ProjectionExpression="gsi3sk, #id",
+                ProjectionExpression="gsi5sk, #id",
                 ExpressionAttributeNames={"#id": "id"},
                 Limit=per_shard,
             )
-            found += [(str(i["gsi3sk"]), str(i["id"])) for i in response.get("Items", [])]
+            found += [(str(i["gsi5sk"]), str(i["id"])) for i in response.get("Items", [])]
         return [ticket_id for _, ticket_id in sorted(found)]
 
     def _backlog_change(self, topic: str, delta: int) -> dict[str, Any]:

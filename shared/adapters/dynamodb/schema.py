@@ -27,7 +27,7 @@ class Index:
 # Overloaded global secondary indexes (all string keys, projection ALL).
 # GSI1: lists newest first (all tickets by month bucket, a customer's tickets, an order's tickets).
 # GSI2: work queues (topic queue shards ordered by priority then age).
-# GSI3: time-due lookups (SLA due soon, surveys pending), sharded by bucket.
+# GSI3: time-due lookups (surveys pending, abandoned carts), sharded by bucket.
 # GSI4: the agents' ticket list, newest first, sharded; it projects only what the list shows, so
 #       the counters and timestamps every new message updates never rewrite it.
 TICKET_LIST_ATTRIBUTES: tuple[str, ...] = (
@@ -46,11 +46,15 @@ TICKET_LIST_ATTRIBUTES: tuple[str, ...] = (
     "sla",
     "created_at",
 )
+# GSI5: tickets' next SLA deadline (the scheduled check reads ids only; the deadline is the key).
+# GSI2 (ticket queues) and GSI5 project only what their readers use, so the counters and
+# timestamps each message updates on a waiting ticket never rewrite an index entry.
 INDEXES: tuple[Index, ...] = (
     Index("GSI1", "gsi1pk", "gsi1sk"),
-    Index("GSI2", "gsi2pk", "gsi2sk"),
+    Index("GSI2", "gsi2pk", "gsi2sk", projection=TICKET_LIST_ATTRIBUTES),
     Index("GSI3", "gsi3pk", "gsi3sk"),
     Index("GSI4", "gsi4pk", "gsi4sk", projection=TICKET_LIST_ATTRIBUTES),
+    Index("GSI5", "gsi5pk", "gsi5sk", projection=("id",)),
 )
 
 # Number of shards for write-hot index partitions (queue index, due-date index).
