@@ -127,6 +127,39 @@ def test_a_whatsapp_reply_reaches_the_outbox_and_the_ticket_then_its_status(stac
 
     _wait(delivered, "the delivered status on the reply")
 
+    # An admin keeps a canned response; the agent previews it on the ticket, then sends it.
+    admin = {"authorization": f"Bearer {stack.token('admin')}", "content-type": "application/json"}
+    canned = {
+        "id": f"e2e-{tag}",
+        "title": "Suivi",
+        "body": 'Bonjour {{customer.first_name | ""}}, votre dossier {{ticket.id}} est suivi par '
+        '{{agent.name | "notre équipe"}}.',
+    }
+    saved = stack.request(
+        "PUT", f"/api/admin/canned/{canned['id']}", body=json.dumps(canned).encode(), headers=admin
+    )
+    assert saved.status == 200, saved.body
+    forbidden = stack.request(
+        "PUT", f"/api/admin/canned/{canned['id']}", body=json.dumps(canned).encode(), headers=headers
+    )
+    assert forbidden.status == 403
+    shown = stack.post(f"/api/tickets/{ticket_id}/canned/{canned['id']}/preview", body=b"{}", headers=headers)
+    assert shown.status == 200, shown.body
+    assert shown.json()["ready"] and shown.json()["length"]["limit"] == 4096
+    assert ticket_id in shown.json()["preview"]["text"]
+    second = stack.post(
+        f"/api/tickets/{ticket_id}/replies",
+        body=json.dumps({"canned_id": canned["id"]}).encode(),
+        headers=headers,
+    )
+    assert second.status == 201, second.body
+    assert second.json()["message"]["text"] == shown.json()["preview"]["text"]
+
+    customer_id = detail["ticket"]["customer_id"]
+    timeline = stack.get(f"/api/customers/{customer_id}", headers=headers).json()["timeline"]
+    entries = [e for e in timeline if e["kind"] == "message" and e["direction"] == "outbound"]
+    assert [e["message_id"] for e in entries] == [second.json()["message"]["id"], reply["message"]["id"]]
+
 
 def test_a_form_is_answered_by_email_and_whatsapp_needs_a_template(stack: Stack) -> None:
     headers = {"authorization": f"Bearer {stack.token('agent')}", "content-type": "application/json"}
