@@ -102,13 +102,14 @@ def _seed(
 
 
 def _post(
-    ticket_id: str, body: dict[str, Any], lambda_context: Any, sample: str = "post_reply"
+    ticket_id: str, body: dict[str, Any] | None, lambda_context: Any, sample: str = "post_reply"
 ) -> tuple[int, Any]:
     event = load_event(f"replies_api/{sample}")
     path = f"/api/tickets/{ticket_id}/replies"
     event["rawPath"] = event["requestContext"]["http"]["path"] = path
     event["pathParameters"] = {"ticket_id": ticket_id}
-    event["body"] = json.dumps(body)
+    if body is not None:
+        event["body"] = json.dumps(body)
     response = replies.handler(event, lambda_context)
     return response["statusCode"], json.loads(response["body"]) if response["body"] else None
 
@@ -182,16 +183,13 @@ def test_whatsapp_outside_24_hours_with_an_approved_template(env, provider, lamb
     ticket_id = _seed(env, Channel.whatsapp, WHATSAPP, ago=timedelta(days=3))
     _whatsapp_ok(provider)
 
-    status, body = _post(
-        ticket_id,
-        {"channel": "whatsapp", "template": {"name": "order_update", "language": "fr", "params": ["#1001"]}},
-        lambda_context,
-    )
+    status, body = _post(ticket_id, None, lambda_context, sample="post_reply_with_template")
 
     assert status == 201, body
     sent = provider.requests[0].json()
     assert sent["type"] == "template"
     assert sent["template"]["name"] == "order_update"
+    assert sent["template"]["components"][0]["parameters"] == [{"type": "text", "text": "#1001"}]
     assert body["message"]["metadata"]["template"] == "order_update"
 
 
