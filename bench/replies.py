@@ -208,7 +208,7 @@ def report_lines(rows: list[Row]) -> list[str]:
         "replies_api on moto from events/replies_api samples, providers answered by a local HTTP server",
         "(bench/replies.py). A reply reads the ticket, the customer and the ticket's newest messages",
         "(one bounded Query), sends once, then writes everything in one transaction (message, provider",
-        "lookup, email Message-ID, ticket with its list/queue/SLA index keys, timeline, audit). The",
+        "lookup, email Message-ID, ticket with the queue/SLA index keys it moves, timeline, audit). The",
         "providers secret is read once per container (then every 5 minutes).",
         "",
         "| operation | HTTP | AWS calls | items read | items written | write units | provider requests |",

@@ -399,9 +399,13 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         handler="functions.portal_api.handler.handler",
         description="Customer space: a signed-in customer's messages, behind the customer JWT authorizer",
         settings="shared.settings.PortalSettings",
-        routes=(Route("POST", "/api/portal/messages", auth="customer"),),
-        env={"INBOUND_QUEUE_URL": Ref("queue:inbound", "url")},
-        grants=(Grant("queue:inbound", "send"),),
+        routes=(
+            Route("POST", "/api/portal/messages", auth="customer"),
+            Route("GET", "/api/portal/tickets", auth="customer"),
+            Route("GET", "/api/portal/tickets/{ticket_id}", auth="customer"),
+        ),
+        env={**TABLE_ENV, "INBOUND_QUEUE_URL": Ref("queue:inbound", "url")},
+        grants=(Grant("queue:inbound", "send"), Grant("table", "read")),
     ),
     # --- orders and commerce (issue 6, items 1-3) ------------------------------------------
     FunctionSpec(

@@ -25,9 +25,10 @@ from shared.ports import Page, Versioned
 class ReplyWrite:
     """Everything one reply changes, written atomically or not at all.
 
-    ``ticket`` is the ticket after the reply, written whole (with its queue and SLA due-date
-    index keys) only if it is still the version read (``before``): the SLA clock is
-    read-modify-write. A failed send passes no ticket and only counts the message.
+    ``ticket`` is the ticket after the reply: what the reply decided (clock, status, and the
+    queue and SLA due-date index keys that follow) is written only if the ticket is still the
+    version read (``before``), the clock being read-modify-write. A failed send passes no
+    ticket and only counts the message.
     ``provider_key`` ("<channel>:<provider id>") is the lookup status webhooks use;
     ``email_message_ids`` are the Message-IDs the customer's answer will quote.
     """

@@ -8,18 +8,20 @@ from typing import Any
 
 import pytest
 
+from shared.adapters.dynamodb import keys
 from shared.adapters.dynamodb.orders import OrderRepository
 from shared.adapters.dynamodb.outbound_store import OutboundStore
 from shared.adapters.dynamodb.repository import DynamoRepository
 from shared.adapters.outbound import ProviderRejected, RejectionKind
 from shared.adapters.outbound.fakes import fake_channels
 from shared.domain.canned import CannedAttachment, CannedResponse, CannedVariant
-from shared.domain.common import Channel
+from shared.domain.common import Channel, iso
 from shared.domain.errors import NotFound
 from shared.domain.identity import IdentityKind
 from shared.domain.inbound import IdentityClaim, InboundMessage
 from shared.domain.message import DeliveryStatus
 from shared.domain.replies import ReplyRefused
+from shared.domain.routing import waiting_position
 from shared.domain.ticket import TicketStatus
 from shared.services import canned_responses
 from shared.services.ingest import record_message
@@ -142,7 +144,11 @@ def test_a_late_first_response_is_recorded_as_a_breach(world: World) -> None:
     clock = world.ticket(late).value.sla
     assert clock.first_responded_at == NOW and clock.breached == ["first_response"]
     item = world.table.get_item(Key={"pk": f"TICKET#{late}", "sk": "#TICKET"})["Item"]
-    assert item["gsi3sk"].startswith(clock.resolution_due_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M"))
+    # The SLA check now watches the resolution deadline (the first response is met, late).
+    [(_, due_sk)] = [
+        (k, v) for k, v in item.items() if k in keys.sla_due_keys(late, "-") and k.endswith("sk")
+    ]
+    assert due_sk.startswith(clock.resolution_due_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M"))
 
 
 def test_back_to_open_resumes_the_clock_and_the_queue(world: World) -> None:
@@ -156,7 +162,12 @@ def test_back_to_open_resumes_the_clock_and_the_queue(world: World) -> None:
     assert found.value.status is TicketStatus.open
     assert found.value.sla.paused_since is None and found.value.sla.paused_seconds == 2 * 3600
     item = world.table.get_item(Key={"pk": f"TICKET#{ticket_id}", "sk": "#TICKET"})["Item"]
-    assert item["gsi2pk"].startswith("QUEUE#") and item["gsi3pk"].startswith("DUE#SLA#")
+    position = waiting_position(found.value)
+    assert position is not None
+    queue = keys.queue_keys(position.topic.value, position.sort_key, ticket_id)
+    assert {k: item.get(k) for k in queue} == queue  # back in its queue, at its place
+    due = keys.sla_due_keys(ticket_id, "-")
+    assert all(item.get(k) for k in due)  # and watched by the SLA check again
     stats = world.table.get_item(Key={"pk": f"QUEUESTATS#{found.value.topic.value}", "sk": "#STATS"})["Item"]
     assert stats["backlog"] == 1
 
@@ -293,3 +304,26 @@ def test_the_template_hint_comes_with_the_refusal_outside_the_window(world: Worl
 
     assert caught.value.code == "template_required"
     assert 'approved template is "order_update"' in caught.value.reason
+
+
+def test_a_reply_leaves_the_index_keys_it_does_not_decide(world: World) -> None:
+    """An assigned ticket stays filed under its agent (and in the list): a reply writes only
+    what it decides, so keys other changes own survive it."""
+    ticket_id = world.seed(Channel.sms, IdentityKind.phone, "+33612345678")
+    ticket = world.ticket(ticket_id).value
+    filed = keys.assignee_keys("agent-paul", iso(ticket.created_at), ticket_id)
+    listed = keys.ticket_list_keys(ticket_id, iso(ticket.created_at))
+    world.table.update_item(
+        Key={"pk": f"TICKET#{ticket_id}", "sk": "#TICKET"},
+        UpdateExpression="SET assignee_id = :a, "
+        + ", ".join(f"{k} = :{k}" for k in filed)
+        + " ADD version :one",
+        ExpressionAttributeValues={":a": "agent-paul", ":one": 1, **{f":{k}": v for k, v in filed.items()}},
+    )
+
+    world.reply(ticket_id, text="Bonjour", status="pending_customer")
+
+    item = world.table.get_item(Key={"pk": f"TICKET#{ticket_id}", "sk": "#TICKET"})["Item"]
+    assert {k: item.get(k) for k in filed} == filed
+    assert {k: item.get(k) for k in listed} == listed
+    assert item["assignee_id"] == "agent-paul" and item["status"] == "pending_customer"

@@ -5,8 +5,8 @@ Keys come from keys.py where they already exist (ticket, message, timeline, audi
 and email lookups) so that status webhooks and inbound email find what a reply wrote:
 
 * the reply ``TICKET#<t> / MSG#<iso>#<m>`` carries ``delivery_rank`` as record_inbound writes it;
-* the ticket is written whole with its index keys (list, queue, SLA due date), as
-  repository.save_ticket writes an agent's change, so the queue and the SLA check follow it;
+* the ticket's queue and SLA due-date index keys follow what the reply decided (status, clock),
+  built as repository.py builds them, so the queue and the SLA check follow it;
 * ``PROVIDERMSG#<channel>:<provider id>`` points status callbacks at it;
 * ``MSGID#<bare Message-ID>`` threads the customer's email answer onto the ticket;
 * canned responses live in one partition, ``CANNED / CANNED#<id>``, listed with one bounded
@@ -30,7 +30,6 @@ from shared.domain.common import iso, utcnow
 from shared.domain.errors import Conflict, InvalidCursor
 from shared.domain.message import DeliveryStatus, Message
 from shared.domain.routing import QueuePosition, waiting_position
-from shared.domain.ticket import Ticket
 from shared.domain.ticket_work import sla_watch
 from shared.ports import Page
 from shared.reply_ports import ReplyWrite
@@ -185,15 +184,18 @@ class OutboundStore:
         return operations, lookup_index
 
     def _ticket_write(self, write: ReplyWrite) -> list[dict[str, Any]]:
-        """A sent reply: the whole ticket as decided (clock, status), with the index keys that
-        follow from it (list, queue while it waits, next SLA deadline), guarded by the version
-        read, as every agent change is (repository.save_ticket); the queue's backlog moves with
-        it. A failed one: the message counted, nothing decided (commutative, no guard)."""
+        """A sent reply: what it decided (clock, status, counters) guarded by the version read,
+        with the index keys that follow from it: the topic queue's while the ticket waits, the
+        SLA due date's while a deadline runs (the key builders and rules repository.py uses), and
+        the queue's backlog moving with it. Only what a reply changes is written: index keys it
+        does not decide (list, assignee) stay as they are. A failed reply: the message counted,
+        nothing decided (commutative, no guard)."""
         message = write.message
+        ticket_keys = {PARTITION_KEY: keys.ticket_pk(message.ticket_id), SORT_KEY: keys.TICKET_SK}
         if write.ticket is None or write.before is None:
             return [
                 self._update(
-                    {PARTITION_KEY: keys.ticket_pk(message.ticket_id), SORT_KEY: keys.TICKET_SK},
+                    ticket_keys,
                     "SET updated_at = :now ADD message_count :one, version :one",
                     f"attribute_exists({PARTITION_KEY})",
                     {},
@@ -201,19 +203,48 @@ class OutboundStore:
                 )
             ]
         old, new = write.before.value, write.ticket
-        put = self._put(
-            to_item(new, "ticket", _indexed_keys(new), version=write.before.version + 1),
-            "version = :read_version AND attribute_not_exists(merged_into)",
-        )
-        put["Put"]["ExpressionAttributeValues"] = {":read_version": write.before.version}
-        operations = [put]
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {
+            ":one": 1,
+            ":at": iso_json(new.last_message_at or message.sent_at),
+            ":now": iso_json(new.updated_at),
+            ":version": write.before.version,
+        }
+        sets = ["last_message_at = :at", "updated_at = :now"]
+        removes: list[str] = []
+        if new.sla != old.sla:
+            sets.append("sla = :sla")
+            values[":sla"] = new.sla.model_dump(mode="json", exclude_none=True) if new.sla else None
+        if new.status is not old.status:
+            sets.append("#status = :status")
+            names["#status"] = "status"
+            values[":status"] = new.status.value
+        operations: list[dict[str, Any]] = []
         was, now = waiting_position(old), waiting_position(new)
-        if (was and was.topic) != (now and now.topic):
-            if was is not None:
-                operations.append(self._backlog_change(was, -1))
-            if now is not None:
-                operations.append(self._backlog_change(now, +1))
-        return operations
+        if was != now:
+            if now is None:
+                removes += list(keys.queue_keys("-", "-", new.id))
+            else:
+                _set_keys(sets, values, keys.queue_keys(now.topic.value, now.sort_key, new.id))
+            if (was and was.topic) != (now and now.topic):
+                operations += [self._backlog_change(p, d) for p, d in ((was, -1), (now, +1)) if p is not None]
+        due_before, due_after = sla_watch(old), sla_watch(new)
+        if due_after is None and due_before is not None:
+            removes += list(keys.sla_due_keys(new.id, "-"))
+        elif due_after is not None and due_after != due_before:
+            _set_keys(sets, values, keys.sla_due_keys(new.id, iso(due_after)))
+        expression = "SET " + ", ".join(sets)
+        if removes:
+            expression += " REMOVE " + ", ".join(removes)
+        expression += " ADD message_count :one, version :one"
+        update = self._update(
+            ticket_keys,
+            expression,
+            "version = :version AND attribute_not_exists(merged_into)",
+            names,
+            values,
+        )
+        return [update, *operations]
 
     def _backlog_change(self, position: QueuePosition, delta: int) -> dict[str, Any]:
         """The queue's backlog counter moves with the ticket (kept on write, never counted)."""
@@ -300,20 +331,10 @@ class OutboundStore:
         return {"Update": update}
 
 
-def _indexed_keys(ticket: Ticket) -> dict[str, str]:
-    """The ticket's table and index keys, as repository.py derives them for any ticket write."""
-    item_keys = {
-        PARTITION_KEY: keys.ticket_pk(ticket.id),
-        SORT_KEY: keys.TICKET_SK,
-        **keys.ticket_list_keys(ticket.id, iso(ticket.created_at)),
-    }
-    position = waiting_position(ticket)
-    if position is not None:
-        item_keys.update(keys.queue_keys(position.topic.value, position.sort_key, ticket.id))
-    due = sla_watch(ticket)
-    if due is not None:
-        item_keys.update(keys.sla_due_keys(ticket.id, iso(due)))
-    return item_keys
+def _set_keys(sets: list[str], values: dict[str, Any], index_keys: dict[str, str]) -> None:
+    for name, value in index_keys.items():
+        sets.append(f"{name} = :{name}")
+        values[f":{name}"] = value
 
 
 def _canned(item: dict[str, Any]) -> CannedResponse:
