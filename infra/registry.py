@@ -185,11 +185,12 @@ SECRETS: tuple[SecretSpec, ...] = (
             "woocommerce_webhook_secret": ("WOOCOMMERCE_WEBHOOK_SECRET", "wc_test_secret"),
         },
     ),
-    # The keys of shared.adapters.outbound.SECRET_KEYS; read by replies_api only. Locally, fake
-    # credentials: the local stack points the clients at its fake providers (/local/outbox).
+    # The keys of shared.adapters.outbound.SECRET_KEYS; read by replies_api and by the order
+    # workflow's alerting steps (WhatsApp template alerts). Locally, fake credentials: the local
+    # stack points the clients at its fake providers (/local/outbox).
     SecretSpec(
         name="providers",
-        description="Credentials of the messaging providers replies are sent through (Twilio, Meta)",
+        description="Credentials of the messaging providers replies and alerts are sent through",
         keys={
             "twilio_account_sid": ("TWILIO_ACCOUNT_SID", "AC0123456789abcdef0123456789abcdef"),
             "twilio_auth_token": ("TWILIO_AUTH_TOKEN", "12345"),  # the same token signs its webhooks
@@ -257,17 +258,31 @@ PROVIDER_WEBHOOK_GRANTS: tuple[Grant, ...] = (
 )
 
 # The order workflow's steps: the table, alerts by email (from this address, a verified SES
-# identity: use the inbound email domain when deploying) or SMS, links under the public URL.
+# identity: use the inbound email domain when deploying), WhatsApp template or SMS, links under
+# the public URL.
 ALERT_SENDER = "orders@support.example.com"
 WORKFLOW_STEP_ENV: dict[str, Ref | str] = {
     **TABLE_ENV,
     "ALERT_SENDER": ALERT_SENDER,
     "PUBLIC_BASE_URL": Ref("api", "url"),
 }
+# The steps that alert customers: WhatsApp templates go through the Cloud API with the
+# providers secret's token (read on the first WhatsApp alert of a container only). The values
+# are replies_api's (CDK context outboundEnv replaces them for both); the local stack rewrites
+# the Graph base URL to its fake provider.
+ALERT_STEP_ENV: dict[str, Ref | str] = {
+    **WORKFLOW_STEP_ENV,
+    "PROVIDER_SECRETS_ARN": Ref("secret:providers", "arn"),
+    "META_GRAPH_BASE_URL": "https://graph.facebook.com",
+    "META_GRAPH_VERSION": "v23.0",
+    "WHATSAPP_PROVIDER": "cloud",
+    "WHATSAPP_PHONE_NUMBER_ID": "106540352242922",
+}
 WORKFLOW_STEP_GRANTS: tuple[Grant, ...] = (
     Grant("table", "read_write"),
     Grant("email", "send"),
     Grant("sms", "send"),
+    Grant("secret:providers", "read"),
 )
 
 # Replies to customers (replies_api). Email goes from SUPPORT_EMAIL_FROM, the sender the local
@@ -454,7 +469,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
             handler=f"functions.order_{stage}.handler.handler",
             description=description,
             settings=settings,
-            env={**WORKFLOW_STEP_ENV, **extra_env},
+            env={**ALERT_STEP_ENV, **extra_env},
             grants=(*WORKFLOW_STEP_GRANTS, *extra_grants),
             timeout_s=30,
         )
@@ -514,7 +529,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         schedules=(
             Schedule("survey-reminders", "cron(0 8 * * ? *)", "Remind surveys unanswered for N days"),
         ),
-        env={**WORKFLOW_STEP_ENV, "SURVEY_REMINDER_DAYS": "3", "SURVEY_MAX_REMINDERS": "2"},
+        env={**ALERT_STEP_ENV, "SURVEY_REMINDER_DAYS": "3", "SURVEY_MAX_REMINDERS": "2"},
         grants=WORKFLOW_STEP_GRANTS,
         timeout_s=300,
     ),

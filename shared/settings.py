@@ -27,6 +27,7 @@ class FormWebhookSettings(BaseSettings):
 
 class PortalSettings(BaseSettings):
     inbound_queue_url: str = Field(alias="INBOUND_QUEUE_URL", min_length=1)
+    table_name: str = Field(alias="TABLE_NAME", min_length=1)
 
 
 class ChannelWebhookSettings(BaseSettings):
@@ -86,13 +87,27 @@ def load(model: type[SettingsT], environ: dict[str, str] | None = None) -> Setti
 
 
 # ---------------------------------------------------------------- order workflow (issue 6)
-class WorkflowStepSettings(BaseSettings):
-    """A step of the order workflow: the table, who alerts come from, the base of their links."""
+class WorkflowStepSettings(BaseSettings, OutboundConfig):
+    """A step of the order workflow: the table, who alerts come from, the base of their links.
+
+    WhatsApp alerts: the steps that alert customers also get PROVIDER_SECRETS_ARN (the
+    ``providers`` secret) and OutboundConfig's WhatsApp variables (WHATSAPP_PROVIDER,
+    WHATSAPP_PHONE_NUMBER_ID, META_GRAPH_BASE_URL, META_GRAPH_VERSION); without them (the
+    incident step) there is no WhatsApp and alerts fall back to SMS.
+    """
 
     table_name: str = Field(alias="TABLE_NAME", min_length=1)
     alert_sender: str = Field(alias="ALERT_SENDER", pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     public_base_url: str = Field(alias="PUBLIC_BASE_URL", min_length=1, pattern=r"^https?://")
     sms_sender_id: str = Field(default="", alias="SMS_SENDER_ID", max_length=11)
+    provider_secrets_id: str | None = Field(default=None, alias="PROVIDER_SECRETS_ARN", min_length=1)
+
+    def whatsapp_alerts(self) -> bool:
+        """Whether WhatsApp alerts are configured: the secret and a Cloud API phone number id
+        (templates are sent by name; Twilio would need a Content SID per template)."""
+        return bool(
+            self.provider_secrets_id and self.whatsapp_provider == "cloud" and self.whatsapp_phone_number_id
+        )
 
 
 class PreparationSettings(WorkflowStepSettings):

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from shared.domain.alerts import WhatsAppAlert
 from shared.domain.catalog import Product, Slot, StockLevel, Technician
 from shared.domain.customer import Customer
 from shared.domain.invoice import Invoice
@@ -138,6 +139,20 @@ class Notifier(Protocol):
     def send_email(self, to: str, subject: str, text: str, html: str) -> str: ...
 
     def send_sms(self, phone: str, text: str) -> str: ...
+
+
+class WhatsAppNotifier(Protocol):
+    """Alerts as approved WhatsApp templates (a port of its own: most deployments and steps
+    have no WhatsApp, and its credentials are read only when a customer needs it)."""
+
+    def available(self) -> bool:
+        """Whether this deployment can send WhatsApp (may read the credentials, once)."""
+        ...
+
+    def send_template(self, wa_id: str, template: WhatsAppAlert) -> str:
+        """Send it; the provider's message id. Raises ``DeliveryRejected`` for a refusal that a
+        retry would not change, ``DeliveryUncertain`` when the message may have gone out."""
+        ...
 
 
 class WorkflowEngine(Protocol):

@@ -47,6 +47,8 @@ TEST_OVERRIDES = {
     "COMMISSIONING_TIMEOUT_S": "60",
     "BILLING_HOLD_TIMEOUT_S": "60",
     "BACK_ORDER_WAIT_S": "1",
+    # Never the real Graph API: a test that sends WhatsApp points this at its fake provider.
+    "META_GRAPH_BASE_URL": "http://127.0.0.1:9/meta",
 }
 
 
@@ -86,7 +88,7 @@ class WorkflowHarness:
 
         from infra import registry
         from infra.local.dispatcher import Dispatcher
-        from infra.local.resources import LocalResources, merged_environment, substitute
+        from infra.local.resources import LocalResources, merged_environment, secret_value, substitute
         from shared.adapters.dynamodb.schema import create_table_kwargs
 
         saved = dict(os.environ)
@@ -131,6 +133,12 @@ class WorkflowHarness:
         resources = LocalResources(region=REGION, account_id=ACCOUNT, api_url="https://api.example.com")
         resources.table_name = TABLE
         resources.buckets = buckets
+        secrets = boto3.client("secretsmanager")
+        for secret in registry.SECRETS:  # the local defaults (fake credentials)
+            created = secrets.create_secret(
+                Name=f"guichet/{secret.name}", SecretString=json.dumps(secret_value(secret, {}))
+            )
+            resources.secrets[secret.name] = {"name": f"guichet/{secret.name}", "arn": created["ARN"]}
         for spec in registry.FUNCTIONS:
             if spec.name not in WORKFLOW_FUNCTIONS and spec.name not in registry.STATE_MACHINES[0].tasks:
                 continue
@@ -205,6 +213,7 @@ class WorkflowHarness:
         *,
         email: str | None = "alice@example.com",
         phone: str | None = None,
+        whatsapp: str | None = None,
         locale: str = "fr",
     ) -> str:
         from shared.adapters.dynamodb import keys
@@ -218,6 +227,8 @@ class WorkflowHarness:
             identities.append(Identity(kind=IdentityKind.email, value=email, first_seen_at=now))
         if phone:
             identities.append(Identity(kind=IdentityKind.phone, value=phone, first_seen_at=now))
+        if whatsapp:
+            identities.append(Identity(kind=IdentityKind.whatsapp, value=whatsapp, first_seen_at=now))
         customer = Customer(
             id=customer_id,
             display_name="Alice Martin",

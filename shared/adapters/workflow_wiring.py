@@ -9,6 +9,7 @@ catches it into a back-office ticket.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -23,7 +24,10 @@ from shared.adapters.clock import SystemClock
 from shared.adapters.dynamodb.orders import OrderRepository
 from shared.adapters.dynamodb.repository import DynamoRepository
 from shared.adapters.dynamodb.workflow_store import WorkflowStore
+from shared.adapters.outbound import OutboundChannel, build_channels
+from shared.adapters.outbound.whatsapp_alerts import WhatsAppTemplateAlerts
 from shared.adapters.provisioning import provisioning_for
+from shared.domain.common import Channel
 from shared.domain.errors import Conflict
 from shared.domain.workflow import TransientError, WorkflowError
 from shared.services.order_alerts import AlertService
@@ -85,11 +89,14 @@ def step_ports(settings: WorkflowStepSettings) -> StepPorts:
     notifier = AwsNotifier(
         boto3.client("ses"), boto3.client("sns"), settings.alert_sender, settings.sms_sender_id or None
     )
+    whatsapp = (
+        WhatsAppTemplateAlerts(lambda: _whatsapp_client(settings)) if settings.whatsapp_alerts() else None
+    )
     ports = StepPorts(
         orders=OrderRepository(table),
         customers=customers,
         store=store,
-        alerts=AlertService(store, customers, notifier, clock),
+        alerts=AlertService(store, customers, notifier, clock, whatsapp),
         clock=clock,
         public_base_url=settings.public_base_url,
     )
@@ -98,6 +105,14 @@ def step_ports(settings: WorkflowStepSettings) -> StepPorts:
     if isinstance(settings, BillingSettings):
         ports.documents = S3Documents(boto3.client("s3"), settings.documents_bucket)
     return ports
+
+
+def _whatsapp_client(settings: WorkflowStepSettings) -> OutboundChannel | None:
+    """The WhatsApp client from the providers secret (read once, on the first WhatsApp alert)."""
+    assert settings.provider_secrets_id is not None
+    raw = boto3.client("secretsmanager").get_secret_value(SecretId=settings.provider_secrets_id)
+    values = {k: str(v) for k, v in json.loads(raw["SecretString"]).items() if v}
+    return build_channels(settings, values.get).get(Channel.whatsapp)
 
 
 def satisfaction_service(ports: StepPorts) -> SatisfactionService:

@@ -1,8 +1,17 @@
 """Order alerts: which channel, and what the customer reads (French and English).
 
 The cheapest channel the customer can be reached on wins: email first (SES, $0.0001), then
-SMS (SNS, $0.0088-0.075 a segment, 100 to 750 times dearer). WhatsApp utility templates would
-sit between the two, outside the 24-hour window; they wait for the outbound WhatsApp client.
+WhatsApp for a customer known by a WhatsApp number (a utility template, about $0.02-0.03 in
+France, free inside an open customer-service window), then SMS (SNS, $0.0088-0.075 a segment,
+up to 750 times dearer than email and dearer than WhatsApp in France).
+
+WhatsApp alerts are always approved *template* messages (:data:`WHATSAPP_TEMPLATES`), inside
+the 24-hour window as well as outside it. Inside it free text would be allowed, but knowing
+whether the window is open means reading the customer's conversations for every alert, and a
+utility template sent while the window is open costs nothing anyway: one path, no extra read,
+and the same wording whatever the customer did last. Each template is declared as data (its
+name, the alert fields that fill {{1}}, {{2}} ... and its approved body per language), so what
+is submitted to Meta for approval and what is sent cannot drift apart.
 
 SMS text is normalised to GSM-7 (French accents that are not in GSM-7 become their base
 letter) and kept within a segment budget: one character outside GSM-7 would switch the whole
@@ -12,7 +21,9 @@ message to UCS-2 and more than double its price.
 from __future__ import annotations
 
 import html
+import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -26,33 +37,49 @@ SMS_MAX_SEGMENTS = 1  # order alerts fit one GSM-7 segment (160 characters)
 
 class AlertChannel(StrEnum):
     email = "email"
+    whatsapp = "whatsapp"
     sms = "sms"
 
 
 @dataclass(frozen=True)
 class Recipient:
     channel: AlertChannel
-    address: str  # email address or E.164 number
+    address: str  # email address, WhatsApp wa_id (digits) or E.164 number
     locale: str
 
 
 def choose_recipient(
-    customer: Customer | None, *, fallback_email: str | None = None, fallback_phone: str | None = None
+    customer: Customer | None,
+    *,
+    fallback_email: str | None = None,
+    fallback_phone: str | None = None,
+    whatsapp: Callable[[], bool] | None = None,
 ) -> Recipient | None:
-    """The cheapest allowed channel: a known email, else a phone number for SMS, else nobody.
+    """The cheapest allowed channel: a known email, else the profile's WhatsApp number (when
+    ``whatsapp()`` says this deployment can send WhatsApp), else a phone number for SMS, else
+    nobody.
 
     The fallbacks are the contact details the order itself carries (e-commerce orders), used
-    when the profile has none.
+    when the profile has none. ``whatsapp`` is only asked for a customer with a WhatsApp
+    identity and no email, so the provider's credentials are read only when they are needed.
     """
     locale = (customer.locale if customer else "fr")[:2]
     emails = customer.identity_values(IdentityKind.email) if customer else []
     if emails or fallback_email:
         return Recipient(AlertChannel.email, emails[0] if emails else str(fallback_email), locale)
+    wa_ids = [w for w in customer.identity_values(IdentityKind.whatsapp) if _is_wa_id(w)] if customer else []
+    if wa_ids and whatsapp is not None and whatsapp():
+        return Recipient(AlertChannel.whatsapp, wa_ids[0], locale)
     phones = customer.identity_values(IdentityKind.phone) if customer else []
     phone = phones[0] if phones else fallback_phone
     if phone and phone.startswith("+") and phone[1:].isdigit() and 8 <= len(phone) <= 16:
         return Recipient(AlertChannel.sms, phone, locale)
     return None
+
+
+def _is_wa_id(value: str) -> bool:
+    digits = value.removeprefix("+")
+    return digits.isdigit() and 8 <= len(digits) <= 15
 
 
 @dataclass(frozen=True)
@@ -270,3 +297,125 @@ def fit_sms(text: str, max_segments: int = SMS_MAX_SEGMENTS) -> str:
         else:
             break
     return " ".join(words) + "..."
+
+
+# ------------------------------------------------------------------ WhatsApp templates
+WHATSAPP_LANGUAGES = ("fr", "en")  # each template is approved in both (same name, two languages)
+WHATSAPP_PARAM_MAX = 1024  # a body parameter's limit at Meta
+_PLACEHOLDER = re.compile(r"\{\{(\d+)\}\}")
+
+
+@dataclass(frozen=True)
+class WhatsAppTemplateSpec:
+    """One approved utility template: its name, the alert fields that fill {{1}}, {{2}} ...
+    (in order) and the body submitted for approval, per language."""
+
+    name: str
+    params: tuple[str, ...]
+    bodies: dict[str, str]
+
+
+@dataclass(frozen=True)
+class WhatsAppAlert:
+    """What to send: the template's name and language, and its body parameters' values."""
+
+    name: str
+    language: str
+    body_params: tuple[str, ...]
+    preview: str  # the body as the customer reads it (for the timeline and the logs of tests)
+
+
+WHATSAPP_TEMPLATES: dict[AlertKind, WhatsAppTemplateSpec] = {
+    AlertKind.received: WhatsAppTemplateSpec(
+        "guichet_order_received",
+        ("order_number",),
+        {
+            "fr": "Bonjour, nous avons bien reçu votre commande {{1}}. "
+            "Nous planifions maintenant l'installation.",
+            "en": "Hello, we have received your order {{1}}. We are now planning the installation.",
+        },
+    ),
+    AlertKind.scheduled: WhatsAppTemplateSpec(
+        "guichet_order_scheduled",
+        ("order_number", "when", "technician"),
+        {
+            "fr": "L'installation de votre commande {{1}} est planifiée le {{2}} avec {{3}}.",
+            "en": "The installation of your order {{1}} is scheduled on {{2}} with {{3}}.",
+        },
+    ),
+    AlertKind.back_order: WhatsAppTemplateSpec(
+        "guichet_order_back_order",
+        ("order_number",),
+        {
+            "fr": "Une partie du matériel de votre commande {{1}} est en cours de "
+            "réapprovisionnement. Nous vous prévenons dès qu'il est prêt.",
+            "en": "Some hardware for your order {{1}} is on back order. "
+            "We will let you know as soon as it is ready.",
+        },
+    ),
+    AlertKind.prepared: WhatsAppTemplateSpec(
+        "guichet_order_prepared",
+        ("order_number", "when"),
+        {
+            "fr": "Votre commande {{1}} est prête. Rendez-vous le {{2}}.",
+            "en": "Your order {{1}} is ready. See you on {{2}}.",
+        },
+    ),
+    AlertKind.rescheduled: WhatsAppTemplateSpec(
+        "guichet_order_rescheduled",
+        ("order_number", "when"),
+        {
+            "fr": "La mise en service de votre commande {{1}} doit être terminée. "
+            "Un nouveau rendez-vous est planifié le {{2}}.",
+            "en": "The commissioning of your order {{1}} needs another visit, scheduled on {{2}}.",
+        },
+    ),
+    AlertKind.installed: WhatsAppTemplateSpec(
+        "guichet_order_installed",
+        ("order_number",),
+        {
+            "fr": "L'installation de votre commande {{1}} est terminée et validée.",
+            "en": "The installation of your order {{1}} is complete and validated.",
+        },
+    ),
+    AlertKind.invoiced: WhatsAppTemplateSpec(
+        "guichet_order_invoiced",
+        ("invoice_number", "order_number", "amount", "link"),
+        {
+            "fr": "La facture {{1}} de votre commande {{2}} ({{3}}) est disponible : {{4}}",
+            "en": "Invoice {{1}} for your order {{2}} ({{3}}) is available: {{4}}",
+        },
+    ),
+    AlertKind.survey: WhatsAppTemplateSpec(
+        "guichet_order_survey",
+        ("order_number", "link"),
+        {
+            "fr": "Comment s'est passée votre commande {{1}} ? Donnez-nous votre avis en une minute : {{2}}",
+            "en": "How did your order {{1}} go? Tell us in one minute: {{2}}",
+        },
+    ),
+    AlertKind.survey_reminder: WhatsAppTemplateSpec(
+        "guichet_order_survey_reminder",
+        ("order_number", "link"),
+        {
+            "fr": "Vous n'avez pas encore donné votre avis sur la commande {{1}}. Une minute suffit : {{2}}",
+            "en": "You have not told us yet how your order {{1}} went. It takes one minute: {{2}}",
+        },
+    ),
+}
+
+
+def whatsapp_param(value: str) -> str:
+    """A body parameter Meta accepts: no newline or tab, no run of more than four spaces, not
+    empty (an empty parameter is refused: "-" stands for a missing field), at most 1024 chars."""
+    flat = " ".join(value.split())
+    return (flat or "-")[:WHATSAPP_PARAM_MAX]
+
+
+def whatsapp_template(kind: AlertKind, locale: str, fields: dict[str, str]) -> WhatsAppAlert:
+    """The approved template of ``kind`` in the customer's language (French by default)."""
+    spec = WHATSAPP_TEMPLATES[kind]
+    lang = locale[:2] if locale[:2] in WHATSAPP_LANGUAGES else "fr"
+    params = tuple(whatsapp_param(fields.get(name, "")) for name in spec.params)
+    preview = _PLACEHOLDER.sub(lambda m: params[int(m.group(1)) - 1], spec.bodies[lang])
+    return WhatsAppAlert(name=spec.name, language=lang, body_params=params, preview=preview)

@@ -5,7 +5,12 @@ Before sending, the alert is *claimed* with a conditional put of ``ORDER#<id>`` 
 only the claimant sends, then marks it sent and writes the customer's timeline entry in one
 transaction. A failed send releases the claim for the retry. If the process dies between the
 provider accepting the message and our write, the claim's lease (longer than any retry
-interval of the step) keeps a retry from sending again: at most once wins over twice.
+interval of the step) keeps a retry from sending again: at most once wins over twice. For the
+same reason a WhatsApp send whose answer was lost (``DeliveryUncertain``) keeps its claim and is
+recorded as ``uncertain``, never sent again.
+
+Channels (shared.domain.alerts.choose_recipient): email, else WhatsApp (an approved template,
+for a customer known by a WhatsApp number, when the deployment has WhatsApp), else SMS.
 """
 
 from __future__ import annotations
@@ -13,13 +18,21 @@ from __future__ import annotations
 from datetime import timedelta
 from enum import StrEnum
 
-from shared.domain.alerts import AlertChannel, choose_recipient, render
+from shared.domain.alerts import (
+    AlertChannel,
+    Recipient,
+    RenderedAlert,
+    WhatsAppAlert,
+    choose_recipient,
+    render,
+    whatsapp_template,
+)
 from shared.domain.common import Channel
 from shared.domain.customer import Customer
 from shared.domain.order import Order
 from shared.domain.timeline import TimelineEntry
 from shared.domain.workflow import AlertKind, TransientError, alert_key
-from shared.workflow_ports import Clock, Customers, Notifier, WorkflowData
+from shared.workflow_ports import Clock, Customers, Notifier, WhatsAppNotifier, WorkflowData
 
 CLAIM_LEASE = timedelta(minutes=15)  # > a step's timeout plus its retry intervals
 
@@ -28,19 +41,41 @@ class DeliveryRejected(Exception):
     """The provider refused the message for good (bad address, opted out): do not retry."""
 
 
+class DeliveryUncertain(Exception):
+    """The request reached the provider and its answer was lost: the message may have gone out.
+    Not retried (the customer must not hear twice)."""
+
+
 class AlertOutcome(StrEnum):
     sent = "sent"
     already = "already"  # sent (or being sent) by an earlier attempt
     skipped = "skipped"  # no channel to reach the customer on
     rejected = "rejected"  # the provider refused it for good
+    uncertain = "uncertain"  # the provider's answer was lost: maybe sent, never resent
+
+
+_CHANNELS = {
+    AlertChannel.email: Channel.email,
+    AlertChannel.whatsapp: Channel.whatsapp,
+    AlertChannel.sms: Channel.sms,
+}
 
 
 class AlertService:
-    def __init__(self, store: WorkflowData, customers: Customers, notifier: Notifier, clock: Clock) -> None:
+    def __init__(
+        self,
+        store: WorkflowData,
+        customers: Customers,
+        notifier: Notifier,
+        clock: Clock,
+        whatsapp: WhatsAppNotifier | None = None,
+    ) -> None:
+        """``whatsapp``: the WhatsApp template sender, if this deployment has one."""
         self._store = store
         self._customers = customers
         self._notifier = notifier
         self._clock = clock
+        self._whatsapp = whatsapp
 
     def customer(self, customer_id: str | None) -> Customer | None:
         """The profile, following a merge to the surviving profile."""
@@ -68,9 +103,19 @@ class AlertService:
         now = self._clock.now()
         if not self._store.claim_alert(order.id, key, now, now + CLAIM_LEASE):
             return AlertOutcome.already
-        if customer is None:
-            customer = self.customer(order.customer_id)
-        recipient = choose_recipient(customer, fallback_email=order.email, fallback_phone=order.phone)
+        try:
+            if customer is None:
+                customer = self.customer(order.customer_id)
+            whatsapp = self._whatsapp
+            recipient = choose_recipient(
+                customer,
+                fallback_email=order.email,
+                fallback_phone=order.phone,
+                whatsapp=whatsapp.available if whatsapp is not None else None,
+            )
+        except Exception as exc:
+            self._store.release_alert(order.id, key, type(exc).__name__)
+            raise TransientError(f"{kind.value} alert: {type(exc).__name__}") from exc
         customer_id = customer.id if customer else order.customer_id
         details = {"order_id": order.id, "order_number": order.number, "alert": key}
         if recipient is None:
@@ -78,7 +123,7 @@ class AlertService:
                 event_id=f"alert:{order.id}:{key}",
                 kind="alert",
                 direction="outbound",
-                summary=f"Order {order.number}: {kind.value} alert not sent (no email or phone)",
+                summary=f"Order {order.number}: {kind.value} alert not sent (no email, WhatsApp or phone)",
                 details={**details, "status": "skipped"},
                 at=now,
             )
@@ -92,22 +137,29 @@ class AlertService:
                 timeline=entry,
             )
             return AlertOutcome.skipped
-        rendered = render(kind, recipient.locale, {"order_number": order.number, **(fields or {})})
+        fields = {"order_number": order.number, **(fields or {})}
+        rendered = render(kind, recipient.locale, fields)
+        template = (
+            whatsapp_template(kind, recipient.locale, fields)
+            if recipient.channel is AlertChannel.whatsapp
+            else None
+        )
         status, provider_id = AlertOutcome.sent, None
         try:
-            if recipient.channel is AlertChannel.email:
-                provider_id = self._notifier.send_email(
-                    recipient.address, rendered.subject, rendered.text, rendered.html
-                )
-            else:
-                provider_id = self._notifier.send_sms(recipient.address, rendered.sms)
+            provider_id = self._deliver(recipient, rendered, template)
         except DeliveryRejected:
             status = AlertOutcome.rejected
+        except DeliveryUncertain:
+            status = AlertOutcome.uncertain
         except Exception as exc:
             self._store.release_alert(order.id, key, type(exc).__name__)
             raise TransientError(f"{kind.value} alert: {type(exc).__name__}") from exc
-        channel = Channel.email if recipient.channel is AlertChannel.email else Channel.sms
-        verb = "sent" if status is AlertOutcome.sent else "refused by the provider"
+        channel = _CHANNELS[recipient.channel]
+        verb = {
+            AlertOutcome.sent: "sent",
+            AlertOutcome.rejected: "refused by the provider",
+            AlertOutcome.uncertain: "maybe sent: the provider's answer was lost",
+        }[status]
         entry = TimelineEntry(
             event_id=f"alert:{order.id}:{key}",
             kind="alert",
@@ -116,6 +168,7 @@ class AlertService:
             summary=f"{rendered.subject} ({channel.value} {verb})",
             details={
                 **details,
+                **({"template": template.name, "language": template.language} if template else {}),
                 "status": status.value,
                 **({"provider_id": provider_id} if provider_id else {}),
             },
@@ -131,3 +184,13 @@ class AlertService:
             timeline=entry,
         )
         return status
+
+    def _deliver(self, recipient: Recipient, rendered: RenderedAlert, template: WhatsAppAlert | None) -> str:
+        """Send on the recipient's channel; the provider's message id."""
+        if template is not None:
+            assert self._whatsapp is not None  # choose_recipient only picks WhatsApp when it is there
+            return self._whatsapp.send_template(recipient.address, template)
+        if recipient.channel is AlertChannel.email:
+            to = recipient.address
+            return self._notifier.send_email(to, rendered.subject, rendered.text, rendered.html)
+        return self._notifier.send_sms(recipient.address, rendered.sms)

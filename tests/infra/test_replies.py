@@ -46,7 +46,20 @@ def test_ses_grant_names_the_support_sender_and_its_domain_only(synth: Synthesiz
     assert statement["Condition"] == {"StringEquals": {"ses:FromAddress": sender}}
 
 
+# The order workflow's steps that alert customers (WhatsApp templates need the Cloud API token).
+ALERTING_STEPS = {
+    "order_reception",
+    "order_preparation",
+    "order_installation",
+    "order_billing",
+    "order_satisfaction",
+    "survey_reminders",
+}
+
+
 def test_only_replies_api_reads_the_providers_secret_or_sends_as_support(synth: Synthesized) -> None:
+    """replies_api sends replies; the alerting steps read the secret for WhatsApp alerts but
+    send email as the alert sender only, never as support."""
     secret = synth.id_of("secret:providers")
     for spec in registry.FUNCTIONS:
         text = json.dumps(list(synth.statements(spec.name)))
@@ -54,8 +67,22 @@ def test_only_replies_api_reads_the_providers_secret_or_sends_as_support(synth: 
         sends_as_support = registry.SUPPORT_EMAIL_FROM in text
         if spec.name == "replies_api":
             assert holds_secret and sends_as_support
+        elif spec.name in ALERTING_STEPS:
+            assert holds_secret and not sends_as_support, spec.name
         else:
             assert not holds_secret and not sends_as_support, spec.name
+
+
+def test_alerting_steps_only_read_the_providers_secret(synth: Synthesized) -> None:
+    secret = synth.id_of("secret:providers")
+    for name in ALERTING_STEPS:
+        on_secret = [s for s in synth.statements(name) if secret in json.dumps(s["Resource"])]
+        actions = {str(a) for s in on_secret for a in as_list(s["Action"])}
+        assert actions and all(a.startswith("secretsmanager:") for a in actions), name
+        assert actions <= {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}, name
+        env = synth.function(name)["Environment"]["Variables"]
+        assert "PROVIDER_SECRETS_ARN" in env and env["WHATSAPP_PROVIDER"] == "cloud", name
+    assert "PROVIDER_SECRETS_ARN" not in synth.function("order_incident")["Environment"]["Variables"]
 
 
 def test_replies_api_reaches_nothing_else(synth: Synthesized) -> None:
