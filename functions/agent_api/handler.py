@@ -58,6 +58,7 @@ class TicketDetail(BaseModel):
 
 class CustomerView(BaseModel):
     customer: Customer
+    tickets: list[TicketSummary]
     timeline: list[TimelineEntry]
     next_cursor: str | None
 
@@ -129,7 +130,10 @@ def get_customer(
     """The profile (identities, merge evidence, traits) and the timeline across channels, newest first."""
     _staff()
     customer, page = customers.profile_with_timeline(_repository(), customer_id, limit, cursor)
-    return CustomerView(customer=customer, timeline=page.items, next_cursor=page.next_cursor)
+    own = _repository().list_tickets(limit=20, cursor=None, view="customer", who=customer_id)
+    return CustomerView(
+        customer=customer, tickets=own.items, timeline=page.items, next_cursor=page.next_cursor
+    )
 
 
 @app.post("/api/customers/<customer_id>/merges/<merged_id>/undo")

@@ -3,29 +3,35 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
 import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import BaseModel
 
 from shared.adapters.aws.sqs import SqsInboundQueue
 from shared.adapters.channels.portal import PortalAuthor, PortalMessageIn
 from shared.adapters.clock import SystemClock
-from shared.services import portal
+from shared.adapters.dynamodb.repository import DynamoRepository
+from shared.domain.errors import NotFound
+from shared.domain.message import Message
+from shared.domain.ticket import TicketSummary
+from shared.services import customers, portal
 from shared.settings import PortalSettings, load
 
 logger = Logger()
 app = APIGatewayHttpResolver(enable_validation=True)
-_wired: tuple[SqsInboundQueue, SystemClock] | None = None
+_wired: tuple[SqsInboundQueue, SystemClock, DynamoRepository] | None = None
 
 
-def _wire() -> tuple[SqsInboundQueue, SystemClock]:
+def _wire() -> tuple[SqsInboundQueue, SystemClock, DynamoRepository]:
     global _wired  # noqa: PLW0603 (one wiring per cold start)
     if _wired is None:
         settings = load(PortalSettings)
-        _wired = (SqsInboundQueue(boto3.client("sqs"), settings.inbound_queue_url), SystemClock())
+        repo = DynamoRepository(boto3.resource("dynamodb").Table(settings.table_name))
+        _wired = (SqsInboundQueue(boto3.client("sqs"), settings.inbound_queue_url), SystemClock(), repo)
     return _wired
 
 
@@ -43,7 +49,7 @@ def _author() -> PortalAuthor:
 
 @app.post("/api/portal/messages")
 def post_message(message: PortalMessageIn) -> Response[str]:
-    queue, clock = _wire()
+    queue, clock, _ = _wire()
     reference = portal.submit(_author(), message, queue, clock)
     logger.info("portal message accepted", extra={"reference": reference})
     return Response(
@@ -51,6 +57,44 @@ def post_message(message: PortalMessageIn) -> Response[str]:
         content_type=content_types.APPLICATION_JSON,
         body=Accepted(reference=reference).model_dump_json(),
     )
+
+
+class MyTickets(BaseModel):
+    items: list[TicketSummary]
+    next_cursor: str | None
+
+
+class MyTicket(BaseModel):
+    ticket: TicketSummary
+    messages: list[Message]
+
+
+@app.get("/api/portal/tickets")
+def my_tickets(cursor: Annotated[str | None, Query(max_length=4096)] = None) -> MyTickets:
+    """The signed-in customer's own tickets, newest first (nobody else's)."""
+    _, _, repo = _wire()
+    customer_id = customers.portal_customer_id(repo, _author().subject)
+    if customer_id is None:
+        return MyTickets(items=[], next_cursor=None)
+    page = repo.list_tickets(limit=25, cursor=cursor, view="customer", who=customer_id)
+    return MyTickets(items=page.items, next_cursor=page.next_cursor)
+
+
+@app.get("/api/portal/tickets/<ticket_id>")
+def my_ticket(ticket_id: str) -> MyTicket:
+    """One of the customer's tickets with the exchanges they may see (no notes, no third parties)."""
+    _, _, repo = _wire()
+    customer_id = customers.portal_customer_id(repo, _author().subject)
+    if customer_id is None:
+        raise NotFound("ticket", ticket_id)
+    ticket, messages = customers.own_ticket(repo, customer_id, ticket_id, limit=100)
+    summary = TicketSummary.model_validate(ticket.model_dump(include=set(TicketSummary.model_fields)))
+    return MyTicket(ticket=summary, messages=messages)
+
+
+@app.exception_handler(NotFound)
+def _not_found(error: NotFound) -> Response[str]:
+    return Response(404, content_types.APPLICATION_JSON, json.dumps({"message": str(error)}))
 
 
 @app.exception_handler(ValueError)

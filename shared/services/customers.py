@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from shared.domain.customer import Customer
 from shared.domain.errors import NotFound
+from shared.domain.message import Message
+from shared.domain.ticket import Ticket
 from shared.domain.timeline import TimelineEntry
 from shared.ports import Page, Repository
 
@@ -17,3 +19,26 @@ def profile_with_timeline(
     if found is None:
         raise NotFound("customer", customer_id)
     return found.value, repo.customer_timeline(customer_id, max(1, min(limit, MAX_PAGE)), cursor)
+
+
+def portal_customer_id(repo: Repository, subject: str) -> str | None:
+    """The profile of a signed-in customer (their customer-space identity), if they have written."""
+    return repo.identity_owner("portal", subject)
+
+
+def visible_to_customer(message: Message) -> bool:
+    """Customers see their exchanges with the team: never internal notes, never third parties."""
+    return message.direction.value != "internal" and message.party_role.value in (
+        "customer",
+        "agent",
+        "system",
+    )
+
+
+def own_ticket(
+    repo: Repository, customer_id: str, ticket_id: str, limit: int
+) -> tuple[Ticket, list[Message]]:
+    ticket, page = repo.ticket_messages(ticket_id, limit=limit, cursor=None)
+    if ticket is None or ticket.customer_id != customer_id:
+        raise NotFound("ticket", ticket_id)  # another customer's ticket does not exist for them
+    return ticket, [m for m in page.items if visible_to_customer(m)]

@@ -72,6 +72,7 @@ def test_the_360_profile_shows_identities_merge_evidence_and_the_timeline_newest
     body = json.loads(response["body"])
     assert {i["kind"] for i in body["customer"]["identities"]} == {"email", "phone"}
     assert body["customer"]["merges"][0]["merged_customer_id"] == merged
+    assert len(body["tickets"]) == 1  # the survivor's own ticket (the merged profile keeps its own)
     first_page = body["timeline"]
     # Newest first: the linking message and the merge it caused (same instant), then older ones.
     assert sorted(e["kind"] for e in first_page) == ["merge", "message"]

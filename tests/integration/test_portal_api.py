@@ -7,7 +7,7 @@ import json
 from functions.inbound_processor.handler import handler as processor
 from functions.portal_api.handler import handler as portal_api
 from shared.adapters.dynamodb.repository import DynamoRepository
-from tests.support import load_event
+from tests.support import LambdaContext, load_event
 
 
 def _process_queue(aws, lambda_context):
@@ -65,3 +65,35 @@ def test_an_empty_message_is_refused(aws, lambda_context):
 
     assert response["statusCode"] == 422
     assert "text" in response["body"]
+
+
+def _portal_get(path: str, sub: str = "7d4c9e1a-0000-4000-8000-0000000c0ffe") -> tuple[int, dict]:
+    event = load_event("portal_api/post_message")
+    event["routeKey"] = event["requestContext"]["routeKey"] = f"GET {path}"
+    event["rawPath"] = event["requestContext"]["http"]["path"] = path
+    event["requestContext"]["http"]["method"] = "GET"
+    event.pop("body", None)
+    event["requestContext"]["authorizer"]["jwt"]["claims"]["sub"] = sub
+    response = portal_api(event, LambdaContext())
+    return response["statusCode"], json.loads(response["body"])
+
+
+def test_a_customer_sees_their_own_tickets_without_internal_notes(aws, lambda_context):
+    from shared.services.ticket_work import add_note
+    from tests.support import FixedClock
+
+    portal_api(load_event("portal_api/post_message"), lambda_context)
+    _process_queue(aws, lambda_context)
+    repo = DynamoRepository(aws["table"])
+    [listed] = repo.list_tickets(limit=10, cursor=None).items
+    add_note(repo, FixedClock(), listed.id, "Client mécontent, geste commercial possible", "paul")
+
+    status, mine = _portal_get("/api/portal/tickets")
+    assert status == 200 and [t["id"] for t in mine["items"]] == [listed.id]
+    status, detail = _portal_get(f"/api/portal/tickets/{listed.id}")
+    assert status == 200
+    assert [m["direction"] for m in detail["messages"]] == ["inbound"]  # the note stays internal
+
+    status, theirs = _portal_get("/api/portal/tickets", sub="someone-else")
+    assert theirs["items"] == []
+    assert _portal_get(f"/api/portal/tickets/{listed.id}", sub="someone-else")[0] == 404

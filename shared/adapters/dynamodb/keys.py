@@ -110,3 +110,12 @@ def assignee_pk(agent_id: str) -> str:
 def assignee_keys(agent_id: str, created_iso: str, ticket_id: str) -> dict[str, str]:
     """GSI1: an agent's active tickets ("mine"), newest first."""
     return {"gsi1pk": assignee_pk(agent_id), "gsi1sk": f"{created_iso}#{ticket_id}"}
+
+
+def customer_tickets_pk(customer_id: str) -> str:
+    return f"CUSTOMERTICKETS#{customer_id}"
+
+
+def customer_ticket_keys(customer_id: str, created_iso: str, ticket_id: str) -> dict[str, str]:
+    """GSI6: a customer's tickets, newest first."""
+    return {"gsi6pk": customer_tickets_pk(customer_id), "gsi6sk": f"{created_iso}#{ticket_id}"}

@@ -123,6 +123,7 @@ class DynamoRepository:
 
         - ``all``: GSI4 list shards, newest first;
         - ``mine``: GSI1 ``ASSIGNEE#<who>``, the caller's active tickets, newest first;
+        - ``customer``: GSI6 ``CUSTOMERTICKETS#<who>``, a customer's tickets, newest first;
         - ``queue``: GSI2 shards of ``topic``'s queue, waiting tickets by priority then age.
 
         ``status`` and ``channel`` filter within the view (a FilterExpression: items read count,
@@ -130,6 +131,8 @@ class DynamoRepository:
         """
         if view == "mine":
             spec = ("GSI1", "gsi1pk", "gsi1sk", [keys.assignee_pk(who or "")], False)
+        elif view == "customer":
+            spec = ("GSI6", "gsi6pk", "gsi6sk", [keys.customer_tickets_pk(who or "")], False)
         elif view == "queue":
             pks = [keys.queue_pk(topic or "", shard) for shard in range(QUEUE_SHARDS)]
             spec = ("GSI2", "gsi2pk", "gsi2sk", pks, True)
@@ -289,9 +292,11 @@ class DynamoRepository:
 
     def _indexed_keys(self, ticket: Ticket) -> dict[str, str]:
         """The ticket's keys: table, list index, its queue while it waits, its next SLA deadline."""
+        created = iso(ticket.created_at)
         item_keys = {
             **self._ticket_keys(ticket.id),
-            **keys.ticket_list_keys(ticket.id, iso(ticket.created_at)),
+            **keys.ticket_list_keys(ticket.id, created),
+            **keys.customer_ticket_keys(ticket.customer_id, created, ticket.id),
         }
         position = waiting_position(ticket)
         if position is not None:

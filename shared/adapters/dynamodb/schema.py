@@ -55,6 +55,8 @@ INDEXES: tuple[Index, ...] = (
     Index("GSI3", "gsi3pk", "gsi3sk"),
     Index("GSI4", "gsi4pk", "gsi4sk", projection=TICKET_LIST_ATTRIBUTES),
     Index("GSI5", "gsi5pk", "gsi5sk", projection=("id",)),
+    # GSI6: a customer's tickets, newest first (360 view, the customer space).
+    Index("GSI6", "gsi6pk", "gsi6sk", projection=TICKET_LIST_ATTRIBUTES),
 )
 
 # Number of shards for write-hot index partitions (queue index, due-date index).
