@@ -327,3 +327,26 @@ def test_a_reply_leaves_the_index_keys_it_does_not_decide(world: World) -> None:
     assert {k: item.get(k) for k in filed} == filed
     assert {k: item.get(k) for k in listed} == listed
     assert item["assignee_id"] == "agent-paul" and item["status"] == "pending_customer"
+
+
+def test_an_echo_recorded_first_keeps_its_lookup_and_the_reply_is_still_recorded(world: World) -> None:
+    ticket_id = world.seed(Channel.messenger, IdentityKind.messenger, "PSID-1")
+    first_mid = "m_fake" + f"{1:032d}"
+    world.table.put_item(
+        Item={
+            "pk": f"PROVIDERMSG#messenger:{first_mid}",
+            "sk": "#PROVIDER",
+            "entity": "provider_message",
+            "ticket_id": ticket_id,
+            "message_sk": "MSG#echo",
+            "delivery_rank": DeliveryStatus.sent.rank,
+        }
+    )
+
+    outcome = world.reply(ticket_id, text="Bonjour")
+
+    assert outcome.message.delivery_status is DeliveryStatus.sent
+    _, page = world.repo.ticket_messages(ticket_id, 10, None)
+    assert outcome.message.id in [m.id for m in page.items]
+    ref = world.repo.provider_message("messenger", first_mid)
+    assert ref is not None and ref.message_sk == "MSG#echo"

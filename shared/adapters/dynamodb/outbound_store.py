@@ -71,6 +71,8 @@ class OutboundStore:
         A status webhook can beat this write (Twilio calls back within a second): it leaves the
         lookup item holding the status. Then the put of the lookup fails, the lookup is read,
         and the message is written with the status reached so far (statuses only move forward).
+        If an echo of the message (Messenger, Instagram) was recorded first, the lookup points at
+        it already and is left alone.
         """
         message = write.message
         adopted: dict[str, Any] | None = None
@@ -108,7 +110,10 @@ class OutboundStore:
         item["delivery_rank"] = message.delivery_status.rank
         operations: list[dict[str, Any]] = [self._put(item, _NEW)]
         lookup_index: int | None = None
-        if write.provider_key:
+        # A Messenger/Instagram echo processed first already recorded the message under this id:
+        # the lookup stays its own, and the reply is still recorded (never lose what was sent).
+        echoed = adopted is not None and bool(adopted.get("message_sk"))
+        if write.provider_key and not echoed:
             lookup_keys = {
                 PARTITION_KEY: keys.provider_message_pk(write.provider_key),
                 SORT_KEY: keys.PROVIDER_SK,
