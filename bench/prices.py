@@ -23,6 +23,7 @@ ASSUMED_DURATION_MS = {
     "twilio_webhook": 20,
     "portal_api": 30,
     "commerce_webhook": 20,  # verify an HMAC, one SQS send
-    "orders_api": 50,  # the 360 view: 3 reads + one Query per linked ticket
+    # the 360 view: 5 reads (order, profile, links, workflow record, alerts) + 1 Query per ticket
+    "orders_api": 60,
     "abandoned_carts": 60,  # 4 Queries + one transaction per due cart
 }

@@ -39,6 +39,7 @@ WORKFLOW_FUNCTIONS = (
     "survey_reminders",
     "order_workflow_api",
     "survey_api",
+    "orders_api",  # the 360 order view
 )
 STAFF = {"sub": "agent-1", "email": "agent@guichet.local", "cognito:groups": "[agent supervisor]"}
 

@@ -278,12 +278,9 @@ def restart(order_id: str) -> dict[str, str]:
 def workflow(order_id: str) -> dict[str, Any]:
     _staff()
     w = _w()
-    view = quotes.workflow_view(w.store, order_id)
+    view = quotes.workflow_details(w.store, w.store, order_id)
     if not view:
         raise NotFound("workflow of order", order_id)
-    view["alerts"] = [
-        {"key": a.key, "status": a.status, "channel": a.channel, "at": a.at} for a in w.store.alerts(order_id)
-    ]
     return view
 
 

@@ -1,7 +1,8 @@
 """The order back office API for agents (/api/orders/*), behind the staff JWT authorizer.
 
 * ``GET /api/orders/{order_id}``: the 360 order view (contact, addresses, lines, payment,
-  shipments with tracking links, linked tickets, every exchange, stage and history);
+  shipments with tracking links, linked tickets, every exchange, stage and history, and the
+  order workflow's details: appointment, serials, commissioning, invoice link, alerts, CSAT);
 * ``GET /api/orders?number=#1001``: orders by the number a customer quotes;
 * ``PUT /api/orders/{order_id}/tickets/{ticket_id}``: link a ticket to the order;
 * ``GET /api/customers/{customer_id}/orders``: a customer's orders, newest first.
@@ -22,6 +23,7 @@ from shared.adapters.auth import STAFF_ROLES, Forbidden, caller_from_event
 from shared.adapters.clock import SystemClock
 from shared.adapters.dynamodb.orders import OrderRepository
 from shared.adapters.dynamodb.repository import DynamoRepository
+from shared.adapters.dynamodb.workflow_store import WorkflowStore
 from shared.domain.errors import Conflict, InvalidCursor, NotFound
 from shared.domain.order import Order
 from shared.services.order_view import OrderView, order_view
@@ -29,14 +31,14 @@ from shared.settings import ApiSettings, load
 
 logger = Logger()
 app = APIGatewayHttpResolver(enable_validation=True)
-_wired: tuple[OrderRepository, DynamoRepository] | None = None
+_wired: tuple[OrderRepository, DynamoRepository, WorkflowStore] | None = None
 
 
-def _wire() -> tuple[OrderRepository, DynamoRepository]:
+def _wire() -> tuple[OrderRepository, DynamoRepository, WorkflowStore]:
     global _wired  # noqa: PLW0603 (one wiring per cold start)
     if _wired is None:
         table = boto3.resource("dynamodb").Table(load(ApiSettings).table_name)
-        _wired = (OrderRepository(table), DynamoRepository(table))
+        _wired = (OrderRepository(table), DynamoRepository(table), WorkflowStore(table))
     return _wired
 
 
@@ -60,21 +62,21 @@ def _staff() -> str:
 @app.get("/api/orders/<order_id>")
 def get_order(order_id: str) -> OrderView:
     _staff()
-    orders, repo = _wire()
-    return order_view(orders, repo, order_id)
+    orders, repo, workflow = _wire()
+    return order_view(orders, repo, order_id, workflow)
 
 
 @app.get("/api/orders")
 def find_orders(number: Annotated[str, Query(min_length=1, max_length=64)]) -> OrderList:
     _staff()
-    orders, _ = _wire()
+    orders, _, _ = _wire()
     return OrderList(items=orders.orders_by_number(number))
 
 
 @app.put("/api/orders/<order_id>/tickets/<ticket_id>")
 def link_ticket(order_id: str, ticket_id: str) -> Linked:
     who = _staff()
-    orders, _ = _wire()
+    orders, _, _ = _wire()
     found = orders.get_order(order_id)
     if found is None:
         raise NotFound("order", order_id)
@@ -94,7 +96,7 @@ def customer_orders(
     cursor: Annotated[str | None, Query(max_length=4096)] = None,
 ) -> OrderList:
     _staff()
-    orders, _ = _wire()
+    orders, _, _ = _wire()
     page = orders.customer_orders(customer_id, limit, cursor)
     return OrderList(items=page.items, next_cursor=page.next_cursor)
 

@@ -1,18 +1,26 @@
 """The 360 order view for agents: the order, who to contact, and everything said about it.
 
 One GetItem for the order, one for the profile, one Query for the links, one Query per linked
-ticket (its record and first messages), one GetItem per individually linked message. Bounded:
-at most MAX_TICKETS tickets and MESSAGES_PER_TICKET messages each (``more_messages`` says when
-a ticket has more; the ticket API pages through them).
+ticket (its record and first messages), one GetItem per individually linked message, and for
+the order workflow one GetItem (its record) and one Query (its alerts). Bounded: at most
+MAX_TICKETS tickets and MESSAGES_PER_TICKET messages each (``more_messages`` says when a ticket
+has more; the ticket API pages through them).
+
+``workflow`` is what ``GET /api/orders/{id}/workflow`` answers (shared.services.quotes
+.workflow_details: appointment and past visits, provisioning reference, commissioning reports,
+invoice with its link, alerts per stage, survey and CSAT, caught failures); the serial numbers
+and billable statuses are on the order's lines. None for an order the workflow never ran.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import Field
 
 from shared.adapters.dynamodb.orders import OrderRepository
+from shared.adapters.dynamodb.workflow_store import WorkflowStore
 from shared.domain.common import Channel, DomainModel
 from shared.domain.customer import Customer
 from shared.domain.errors import NotFound
@@ -21,6 +29,7 @@ from shared.domain.message import Direction, Message, PartyRole
 from shared.domain.order import Order, OrderLink, OrderLinkKind, OrderStage, StageEvent
 from shared.domain.ticket import Party, Ticket
 from shared.ports import Repository
+from shared.services.quotes import workflow_details
 
 MAX_TICKETS = 20
 MESSAGES_PER_TICKET = 50
@@ -72,9 +81,13 @@ class OrderView(DomainModel):
     stage: OrderStage
     stage_history: list[StageEvent]
     links: list[OrderLink]
+    workflow: dict[str, Any] | None = None
 
 
-def order_view(orders: OrderRepository, repo: Repository, order_id: str) -> OrderView:
+def order_view(
+    orders: OrderRepository, repo: Repository, order_id: str, workflow: WorkflowStore | None = None
+) -> OrderView:
+    """``workflow``: the workflow's store, to include its details (left out without it)."""
     found = orders.get_order(order_id)
     if found is None:
         raise NotFound("order", order_id)
@@ -116,6 +129,7 @@ def order_view(orders: OrderRepository, repo: Repository, order_id: str) -> Orde
         stage=order.stage,
         stage_history=order.stage_history,
         links=links,
+        workflow=(workflow_details(workflow, workflow, order_id) or None) if workflow is not None else None,
     )
 
 

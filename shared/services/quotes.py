@@ -11,10 +11,11 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from shared.domain.catalog import LEAD_DAYS, Slot, available_slots, required_skills
 from shared.domain.common import Address
@@ -318,4 +319,41 @@ def workflow_view(store: WorkflowData, order_id: str) -> dict[str, Any]:
     view = found.value.model_dump(mode="json", exclude={"awaiting"})
     awaiting = found.value.awaiting
     view["waiting_for"] = awaiting.kind.value if awaiting else None
+    return view
+
+
+class SentAlert(Protocol):
+    """One alert's record (WorkflowStore's AlertRecord)."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def channel(self) -> str | None: ...
+    @property
+    def at(self) -> str | None: ...
+
+
+class AlertLog(Protocol):
+    def alerts(self, order_id: str) -> Sequence[SentAlert]: ...
+
+
+def invoice_link(order_id: str) -> str:
+    """The staff route that redirects to a short-lived link to the invoice document."""
+    return f"/api/orders/{order_id}/invoice"
+
+
+def workflow_details(store: WorkflowData, log: AlertLog, order_id: str) -> dict[str, Any]:
+    """What ``GET /api/orders/{id}/workflow`` answers and the 360 order view embeds: the
+    workflow view (appointment, reports, provisioning, invoice, survey, CSAT, failures), the
+    alert sent at each stage, and the invoice's link. Empty when the order has no workflow."""
+    view = workflow_view(store, order_id)
+    if not view:
+        return {}
+    view["alerts"] = [
+        {"key": a.key, "status": a.status, "channel": a.channel, "at": a.at} for a in log.alerts(order_id)
+    ]
+    if isinstance(view.get("invoice"), dict):
+        view["invoice"]["link"] = invoice_link(order_id)
     return view

@@ -193,6 +193,12 @@ def test_quote_to_survey_over_http_with_one_alert_per_stage(stack: Stack) -> Non
         "billing",
         "satisfaction",
     ]
+    shown = view.json()["workflow"]  # the workflow's details, in the 360 view itself
+    assert shown["invoice"]["number"] == done["invoice"]["number"]
+    assert shown["invoice"]["link"] == f"/api/orders/{order_id}/invoice"
+    assert shown["csat"]["score"] == 5 and shown["csat"]["comment"] == "Parfait"
+    assert {a["key"] for a in shown["alerts"]} == set(STAGE_SUBJECTS)
+    assert shown["appointment"]["start"].startswith(slot["start"][:16])
     final = workflow()
     assert final["csat"]["score"] == 5
     assert {a["key"]: a["status"] for a in final["alerts"]} == dict.fromkeys(STAGE_SUBJECTS, "sent")

@@ -94,3 +94,50 @@ def test_orders_by_number_and_a_customers_orders(commerce, lambda_context):
     event["rawPath"] = event["requestContext"]["http"]["path"] = f"/api/customers/{customer_id}/orders"
     status, page = _ask(event, lambda_context)
     assert status == 200 and [o["number"] for o in page["items"]] == ["#1001"]
+
+
+def test_the_360_view_of_a_quote_order_shows_its_workflow(lambda_context):
+    """A quote driven to the end on the real ASL: the 360 view carries what the workflow view
+    shows (appointment, serials, commissioning, invoice link, alerts per stage, survey, CSAT)."""
+    from shared.adapters.dynamodb.workflow_store import WorkflowStore
+    from tests.workflow_support import WorkflowHarness, first_offered_slot
+
+    with WorkflowHarness() as wf:
+        wf.seed_customer()
+        wf.seed_catalog()
+        quote = wf.quote()
+        order_id = wf.accept(quote["id"], slot=first_offered_slot(quote))
+        assert wf.report(order_id).status == 200
+        assert wf.wait_status(order_id) == "SUCCEEDED"
+        token = WorkflowStore(wf.table).survey_for_order(order_id).value.token
+        assert wf.api("POST", f"/survey/{token}", {"score": 5, "comment": "Parfait"}).status == 200
+
+        reply = wf.api("GET", f"/api/orders/{order_id}")
+        assert reply.status == 200, reply
+        view = reply.body
+        workflow = view["workflow"]
+        # The same details as GET /api/orders/{id}/workflow, from the same function.
+        assert workflow == wf.api("GET", f"/api/orders/{order_id}/workflow").body
+        assert "awaiting" not in workflow and workflow["waiting_for"] is None  # no task token
+        assert workflow["appointment"]["technician_id"] == "T1"
+        assert workflow["appointment"]["start"].startswith(first_offered_slot(quote)["start"][:16])
+        assert workflow["provisioning_reference"].startswith("PRV-")
+        assert [t["name"] for t in workflow["reports"][0]["tests"]] == ["optical power", "throughput"]
+        invoice = workflow["invoice"]
+        assert invoice["number"].startswith("F") and invoice["link"] == f"/api/orders/{order_id}/invoice"
+        assert wf.api("GET", invoice["link"]).status == 302  # the link opens the document
+        assert {a["key"]: (a["status"], a["channel"]) for a in workflow["alerts"]} == {
+            stage: ("sent", "email")
+            for stage in ("received", "scheduled", "prepared", "installed", "invoiced", "survey")
+        }
+        assert workflow["survey_id"] and workflow["csat"]["score"] == 5
+        assert workflow["csat"]["comment"] == "Parfait"
+        router = next(line for line in view["order"]["lines"] if line["sku"] == "ROUTER-X")
+        assert router["serial_numbers"] and router["billable_status"] == "billed"
+        assert view["stage"] == "completed"
+
+
+def test_an_order_without_workflow_has_none_in_its_360_view(commerce, lambda_context):
+    deliver(commerce, lambda_context, "shopify_orders_create")
+    status, view = _ask(load_event("orders_api/get_order"), lambda_context)
+    assert status == 200 and view["workflow"] is None
