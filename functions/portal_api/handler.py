@@ -8,9 +8,11 @@ from typing import Annotated, Any
 import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import BaseModel
 
+from shared.adapters import api_errors
 from shared.adapters.aws.sqs import SqsInboundQueue
 from shared.adapters.channels.portal import PortalAuthor, PortalMessageIn
 from shared.adapters.clock import SystemClock
@@ -102,6 +104,11 @@ def _invalid(error: ValueError) -> Response[str]:
     return Response(400, content_types.APPLICATION_JSON, json.dumps({"message": str(error)}))
 
 
+@app.exception_handler(RequestValidationError)
+def _validation(exc: RequestValidationError) -> Response[str]:
+    return api_errors.validation_error(exc)
+
+
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return api_errors.refuse_non_json(event) or app.resolve(event, context)

@@ -1,0 +1,50 @@
+"""One shape for every API error: JSON with a clear ``message`` (and, for 422, each bad field).
+
+Powertools' default 422 body omits ``msg``, which its own OpenAPI schema requires; this one
+keeps the documented ``detail`` items complete and adds the message people read.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+
+def error(status: int, message: str, **extra: Any) -> Response[str]:
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps({"message": message, **extra}),
+    )
+
+
+def validation_error(exc: RequestValidationError) -> Response[str]:
+    detail = [
+        {
+            "loc": [str(part) if not isinstance(part, int) else part for part in item.get("loc", ())],
+            "msg": str(item.get("msg") or item.get("type", "invalid value")).removeprefix("Value error, "),
+            "type": str(item.get("type", "value_error")),
+        }
+        for item in exc.errors()
+    ]
+    fields = ", ".join(".".join(str(p) for p in d["loc"][1:] or d["loc"]) for d in detail)
+    return error(422, f"invalid request: {fields}" if fields else "invalid request", detail=detail)
+
+
+def refuse_non_json(event: dict[str, Any]) -> dict[str, Any] | None:
+    """These APIs read JSON bodies only: anything else is a 415 before parsing is attempted
+    (Powertools would otherwise fail on, say, a multipart body without a boundary)."""
+    if not event.get("body"):
+        return None
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    media = str(headers.get("content-type", "application/json")).split(";", 1)[0].strip().lower()
+    if media == "application/json" or media.endswith("+json"):
+        return None
+    return {
+        "statusCode": 415,
+        "headers": {"content-type": "application/json"},
+        "body": json.dumps({"message": f"send application/json, not {media!r}"}),
+    }
