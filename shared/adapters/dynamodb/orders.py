@@ -27,6 +27,7 @@ from botocore.exceptions import ClientError
 from shared.adapters.dynamodb import cursor as cursors
 from shared.adapters.dynamodb import keys, order_keys
 from shared.adapters.dynamodb.items import ENTITY, from_item, iso_json, to_item, version_of
+from shared.adapters.dynamodb.operations import TableOperations
 from shared.adapters.dynamodb.schema import DEDUP_TTL_DAYS, DUE_SHARDS, PARTITION_KEY, SORT_KEY
 from shared.domain.common import iso
 from shared.domain.customer import Customer, Identity
@@ -87,7 +88,7 @@ class OrderWrite:
     at: datetime | None = None  # when it is written (idempotency record expiry)
 
 
-class OrderRepository:
+class OrderRepository(TableOperations):
     def __init__(self, table: Any) -> None:
         """``table`` is a boto3 ``dynamodb.Table`` resource (the same table as DynamoRepository)."""
         self._table = table
@@ -590,35 +591,6 @@ class OrderRepository:
     @staticmethod
     def _customer_key(customer_id: str) -> dict[str, str]:
         return {PARTITION_KEY: keys.customer_pk(customer_id), SORT_KEY: keys.PROFILE_SK}
-
-    def _put(
-        self, item: dict[str, Any], condition: str | None = None, values: dict[str, Any] | None = None
-    ) -> dict[str, Any]:
-        put: dict[str, Any] = {"TableName": self._name, "Item": item}
-        if condition:
-            put["ConditionExpression"] = condition
-        if values:
-            put["ExpressionAttributeValues"] = values
-        return {"Put": put}
-
-    def _update(
-        self,
-        item_keys: dict[str, str],
-        expression: str,
-        condition: str,
-        names: dict[str, str],
-        values: dict[str, Any],
-    ) -> dict[str, Any]:
-        update: dict[str, Any] = {
-            "TableName": self._name,
-            "Key": item_keys,
-            "UpdateExpression": expression,
-            "ConditionExpression": condition,
-            "ExpressionAttributeValues": values,
-        }
-        if names:
-            update["ExpressionAttributeNames"] = names
-        return {"Update": update}
 
     def _transact(
         self,

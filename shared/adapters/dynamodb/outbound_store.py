@@ -24,6 +24,7 @@ from botocore.exceptions import ClientError
 from shared.adapters.dynamodb import cursor as cursors
 from shared.adapters.dynamodb import keys
 from shared.adapters.dynamodb.items import ENTITY, from_item, iso_json, to_item
+from shared.adapters.dynamodb.operations import TableOperations
 from shared.adapters.dynamodb.schema import PARTITION_KEY, SORT_KEY
 from shared.domain.canned import CannedResponse
 from shared.domain.common import iso, utcnow
@@ -44,7 +45,7 @@ def canned_sk(canned_id: str) -> str:
     return f"{CANNED_PREFIX}{canned_id}"
 
 
-class OutboundStore:
+class OutboundStore(TableOperations):
     def __init__(self, table: Any) -> None:
         """``table`` is a boto3 ``dynamodb.Table`` resource (its client serialises types)."""
         self._table = table
@@ -309,31 +310,6 @@ class OutboundStore:
         )
 
     # ---------------------------------------------------------------- helpers
-    def _put(self, item: dict[str, Any], condition: str | None = None) -> dict[str, Any]:
-        put: dict[str, Any] = {"TableName": self._name, "Item": item}
-        if condition:
-            put["ConditionExpression"] = condition
-        return {"Put": put}
-
-    def _update(
-        self,
-        item_keys: dict[str, str],
-        expression: str,
-        condition: str | None,
-        names: dict[str, str],
-        values: dict[str, Any],
-    ) -> dict[str, Any]:
-        update: dict[str, Any] = {
-            "TableName": self._name,
-            "Key": item_keys,
-            "UpdateExpression": expression,
-            "ExpressionAttributeValues": values,
-        }
-        if condition:
-            update["ConditionExpression"] = condition
-        if names:
-            update["ExpressionAttributeNames"] = names
-        return {"Update": update}
 
 
 def _set_keys(sets: list[str], values: dict[str, Any], index_keys: dict[str, str]) -> None:

@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 from shared.adapters.dynamodb import cursor as cursors
 from shared.adapters.dynamodb import keys
 from shared.adapters.dynamodb.items import ENTITY, from_item, iso_json, to_item, version_of
+from shared.adapters.dynamodb.operations import TableOperations
 from shared.adapters.dynamodb.schema import (
     DEDUP_TTL_DAYS,
     DUE_SHARDS,
@@ -44,7 +45,7 @@ _TABLE_KEYS = frozenset({PARTITION_KEY, SORT_KEY})
 _NEW = f"attribute_not_exists({PARTITION_KEY})"
 
 
-class DynamoRepository:
+class DynamoRepository(TableOperations):
     def __init__(self, table: Any) -> None:
         """``table`` is a boto3 ``dynamodb.Table`` resource (its client serialises types)."""
         self._table = table
@@ -781,12 +782,6 @@ class DynamoRepository:
         found = [from_item(item, Message) for item in response.get("Items", [])]
         return [m for m in found if m.direction.value == "outbound"]
 
-    def _put(self, item: dict[str, Any], condition: str | None = None) -> dict[str, Any]:
-        put: dict[str, Any] = {"TableName": self._name, "Item": item}
-        if condition:
-            put["ConditionExpression"] = condition
-        return {"Put": put}
-
     @staticmethod
     def _customer_keys(customer_id: str) -> dict[str, str]:
         return {PARTITION_KEY: keys.customer_pk(customer_id), SORT_KEY: keys.PROFILE_SK}
@@ -797,25 +792,6 @@ class DynamoRepository:
 
     def _create(self, model: Customer | Ticket, kind: str, item_keys: dict[str, str]) -> dict[str, Any]:
         return self._put(to_item(model, kind, item_keys, version=1), condition=_NEW)
-
-    def _update(
-        self,
-        item_keys: dict[str, str],
-        expression: str,
-        condition: str,
-        names: dict[str, str],
-        values: dict[str, Any],
-    ) -> dict[str, Any]:
-        update: dict[str, Any] = {
-            "TableName": self._name,
-            "Key": item_keys,
-            "UpdateExpression": expression,
-            "ConditionExpression": condition,
-            "ExpressionAttributeValues": values,
-        }
-        if names:
-            update["ExpressionAttributeNames"] = names
-        return {"Update": update}
 
     def _contact_update(self, change: ContactUpdate) -> dict[str, Any]:
         """Commutative: concurrent messages of one customer all apply. Only the threading

@@ -21,6 +21,7 @@ from botocore.exceptions import ClientError
 
 from shared.adapters.dynamodb import keys, order_keys
 from shared.adapters.dynamodb.items import ENTITY, from_item, iso_json, to_item, version_of
+from shared.adapters.dynamodb.operations import TableOperations
 from shared.adapters.dynamodb.schema import DUE_SHARDS, PARTITION_KEY, SORT_KEY
 from shared.domain.catalog import Product, Slot, SlotTaken, StockLevel, Technician
 from shared.domain.common import iso
@@ -112,7 +113,7 @@ class AlertRecord:
     at: str | None
 
 
-class WorkflowStore:
+class WorkflowStore(TableOperations):
     def __init__(self, table: Any) -> None:
         """``table`` is a boto3 ``dynamodb.Table`` resource (the single table)."""
         self._table = table
@@ -680,35 +681,6 @@ class WorkflowStore:
                 SORT_KEY: keys.timeline_sk(iso(entry.at), entry.event_id),
             },
         )
-
-    def _put(
-        self, item: dict[str, Any], condition: str | None = None, values: dict[str, Any] | None = None
-    ) -> dict[str, Any]:
-        put: dict[str, Any] = {"TableName": self._name, "Item": item}
-        if condition:
-            put["ConditionExpression"] = condition
-        if values:
-            put["ExpressionAttributeValues"] = values
-        return {"Put": put}
-
-    def _update(
-        self,
-        item_keys: dict[str, str],
-        expression: str,
-        condition: str,
-        names: dict[str, str],
-        values: dict[str, Any],
-    ) -> dict[str, Any]:
-        update: dict[str, Any] = {
-            "TableName": self._name,
-            "Key": item_keys,
-            "UpdateExpression": expression,
-            "ConditionExpression": condition,
-            "ExpressionAttributeValues": values,
-        }
-        if names:
-            update["ExpressionAttributeNames"] = names
-        return {"Update": update}
 
 
 def _code(error: ClientError) -> str:
