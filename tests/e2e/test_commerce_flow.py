@@ -89,6 +89,16 @@ def test_a_shopify_order_and_its_fulfillment_reach_the_profile_and_ask_for_satis
     queues = stack.get("/local/queues").json()
     assert queues["inbound-dlq"]["visible"] == 0
 
+    # The delivered order enters the workflow at Satisfaction: the customer gets the survey link.
+    def survey_mail() -> dict | None:
+        for item in stack.get("/local/outbox").json():
+            text = json.dumps(item)
+            if item.get("kind") == "email" and "bob.norman@example.com" in text and "/survey/" in text:
+                return item
+        return None
+
+    assert _wait(survey_mail, "the satisfaction survey email") is not None
+
 
 def test_a_checkout_without_an_order_becomes_an_abandoned_cart(stack: Stack) -> None:
     headers = _agent(stack)
