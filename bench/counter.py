@@ -7,13 +7,13 @@ item carries costs its own write units), because moto does not report consumed c
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from botocore.client import BaseClient
@@ -21,9 +21,29 @@ from botocore.client import BaseClient
 from shared.adapters.dynamodb.schema import INDEXES
 
 
+def _value_size(value: Any) -> int:
+    """DynamoDB's documented sizing: strings by UTF-8 length, numbers about one byte per two
+    significant digits plus one, booleans and nulls one byte, lists and maps three bytes plus one
+    per element (and their names)."""
+    if isinstance(value, str):
+        return len(value.encode())
+    if isinstance(value, bytes | bytearray):
+        return len(value)
+    if value is None or isinstance(value, bool):
+        return 1
+    if isinstance(value, int | float | Decimal):
+        digits = len(str(value).lstrip("-").replace(".", "").lstrip("0")) or 1
+        return (digits + 1) // 2 + 1
+    if isinstance(value, dict):
+        return 3 + sum(len(str(k).encode()) + _value_size(v) + 1 for k, v in value.items())
+    if isinstance(value, list | tuple | set):
+        return 3 + sum(_value_size(v) + 1 for v in value)
+    return len(str(value).encode())
+
+
 def _size(item: dict[str, Any]) -> int:
-    """Approximate DynamoDB item size: attribute names + values as JSON text."""
-    return len(json.dumps(item, default=str).encode())
+    """The item's size as DynamoDB bills it: each attribute's name plus its value."""
+    return sum(len(name.encode()) + _value_size(value) for name, value in item.items())
 
 
 def _gsis(item: dict[str, Any], touched: set[str] | None = None) -> int:
