@@ -387,6 +387,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
             Route("POST", "/api/customers/{customer_id}/merges/{merged_id}/undo", auth="staff"),
             Route("PATCH", "/api/tickets/{ticket_id}", auth="staff"),
             Route("POST", "/api/tickets/{ticket_id}/notes", auth="staff"),
+            Route("POST", "/api/tickets/{ticket_id}/merge", auth="staff"),
             Route("GET", "/api/tickets/{ticket_id}/audit", auth="staff"),
             Route("POST", "/api/agents/me/next", auth="staff"),
             Route("GET", "/api/agents/me", auth="staff"),

@@ -148,6 +148,13 @@ class Repository(Protocol):
 
     def ticket_audit(self, ticket_id: str, limit: int) -> list[AuditEntry]: ...
 
+    def merge_tickets(
+        self,
+        merged: tuple[Versioned[Ticket], Ticket],
+        survivor: tuple[Versioned[Ticket], Ticket],
+        audit: list[AuditEntry],
+    ) -> None: ...
+
     def sla_due(self, until: datetime, per_shard: int) -> list[str]: ...
 
     def kpis(self, day: str) -> dict[str, dict[str, int]]: ...

@@ -188,6 +188,20 @@ def change_ticket(ticket_id: str, change: TicketChange) -> Ticket:
     )
 
 
+class MergeIn(BaseModel):
+    into: str = Field(min_length=1, max_length=64)
+
+
+@app.post("/api/tickets/<ticket_id>/merge")
+def merge_ticket(ticket_id: str, merge: MergeIn) -> Ticket:
+    """Merge this ticket into another: its messages and parties follow; it closes and points
+    to the survivor, which is returned."""
+    caller = _caller()
+    return ticket_work.merge_tickets(
+        _repository(), SystemClock(), ticket_id, merge.into, f"agent:{caller.subject}"
+    )
+
+
 @app.post("/api/tickets/<ticket_id>/notes")
 def add_note(ticket_id: str, note: NoteIn) -> Message:
     """An internal note: visible to agents only."""

@@ -131,6 +131,7 @@ class Ticket(DomainModel):
     last_message_at: datetime | None = None
     last_inbound_channel: Channel | None = None
     merged_into: str | None = None
+    merged_from: list[str] = Field(default_factory=list)  # tickets merged into this one
     created_at: datetime
     updated_at: datetime
 

@@ -15,8 +15,9 @@ from shared.domain.audit import AuditEntry
 from shared.domain.common import DomainModel
 from shared.domain.errors import InvalidInput
 from shared.domain.ids import new_id
+from shared.domain.message import PartyRole
 from shared.domain.sla_policy import DEFAULT_CALENDAR, BusinessCalendar, pause, record_resolution, resume
-from shared.domain.ticket import Priority, SlaClock, Ticket, TicketStatus, TicketType, Topic
+from shared.domain.ticket import Party, Priority, SlaClock, Ticket, TicketStatus, TicketType, Topic
 
 # Which status may follow which (a closed ticket is archived: a new message opens a new one).
 TRANSITIONS: dict[TicketStatus, frozenset[TicketStatus]] = {
@@ -173,3 +174,77 @@ def sla_watch(ticket: Ticket) -> datetime | None:
     }
     due = [at for name, at in running.items() if at is not None and name not in clock.breached]
     return min(due) if due else None
+
+
+MAX_MERGED = 20  # a survivor reads each merged ticket's messages: keep the fan-out bounded
+
+
+def merge_into(
+    source: Ticket, target: Ticket, actor: str, now: datetime, calendar: BusinessCalendar = DEFAULT_CALENDAR
+) -> tuple[Ticket, Ticket, list[AuditEntry]]:
+    """``source`` joins ``target``: its messages follow (read with the survivor's), its parties
+    and customer become the survivor's parties, and it closes, pointing to the survivor."""
+    if source.id == target.id:
+        raise InvalidInput([{"field": "into", "message": "a ticket cannot be merged into itself"}])
+    for ticket, name in ((source, "ticket"), (target, "into")):
+        if ticket.merged_into is not None:
+            raise InvalidInput(
+                [{"field": name, "message": f"{ticket.id} was already merged into {ticket.merged_into}"}]
+            )
+    if not target.status.is_active:
+        raise InvalidInput(
+            [{"field": "into", "message": f"{target.id} is {target.status.value}: reopen it first"}]
+        )
+    merged_from = [*target.merged_from, source.id, *source.merged_from]
+    if len(merged_from) > MAX_MERGED:
+        raise InvalidInput(
+            [{"field": "into", "message": f"{target.id} already holds {MAX_MERGED} merged tickets"}]
+        )
+    parties = list(target.parties)
+    known = {(p.role, p.email, p.phone, p.customer_id) for p in parties}
+    extra = list(source.parties)
+    if source.customer_id != target.customer_id:
+        extra.append(
+            Party(
+                id=f"customer:{source.customer_id}", role=PartyRole.customer, customer_id=source.customer_id
+            )
+        )
+    for party in extra:
+        if (party.role, party.email, party.phone, party.customer_id) not in known:
+            parties.append(party)
+    survivor = target.model_copy(
+        update={
+            "merged_from": merged_from,
+            "parties": parties,
+            "message_count": target.message_count + source.message_count,
+            "updated_at": now,
+        }
+    )
+    closed = source.model_copy(
+        update={
+            "merged_into": target.id,
+            "status": TicketStatus.closed,
+            "sla": _sla_for(source, TicketStatus.closed, now, calendar),
+            "updated_at": now,
+        }
+    )
+    base = new_id("A")
+    audit = [
+        AuditEntry(
+            id=f"{base}00",
+            ticket_id=source.id,
+            actor=actor,
+            action="merged",
+            changes={"merged_into": target.id},
+            at=now,
+        ),
+        AuditEntry(
+            id=f"{base}01",
+            ticket_id=target.id,
+            actor=actor,
+            action="merged",
+            changes={"merged_from": source.id},
+            at=now,
+        ),
+    ]
+    return closed, survivor, audit

@@ -9,7 +9,7 @@ from shared.domain.errors import Conflict, NotFound
 from shared.domain.ids import new_id
 from shared.domain.message import DeliveryStatus, Direction, Message, PartyRole
 from shared.domain.ticket import Ticket
-from shared.domain.ticket_work import TicketChange, apply_change
+from shared.domain.ticket_work import TicketChange, apply_change, merge_into
 from shared.ports import Clock, Repository
 
 ATTEMPTS = 3
@@ -68,3 +68,20 @@ def add_note(repo: Repository, clock: Clock, ticket_id: str, text: str, agent_id
             continue
         return note
     raise Conflict(f"ticket {ticket_id} keeps changing; try again")
+
+
+def merge_tickets(repo: Repository, clock: Clock, ticket_id: str, into: str, actor: str) -> Ticket:
+    """``ticket_id`` joins ``into``: one transaction, both guarded by their versions."""
+    for _ in range(ATTEMPTS):
+        source, target = repo.get_ticket(ticket_id), repo.get_ticket(into)
+        if source is None:
+            raise NotFound("ticket", ticket_id)
+        if target is None:
+            raise NotFound("ticket", into)
+        closed, survivor, audit = merge_into(source.value, target.value, actor, clock.now())
+        try:
+            repo.merge_tickets((source, closed), (target, survivor), audit)
+        except Conflict:
+            continue
+        return survivor
+    raise Conflict(f"tickets {ticket_id} and {into} keep changing; try again")

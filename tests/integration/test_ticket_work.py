@@ -238,3 +238,63 @@ def test_list_views_mine_queue_and_filters(aws, lambda_context):
     assert set(_all_pages("view=all&channel=email&limit=1")) == {made[1]}
     assert set(_all_pages("view=all&status=open&limit=2")) == {claimed}
     assert _list("view=queue")[0] == 400  # a queue needs its topic
+
+
+def test_merging_two_tickets_moves_messages_and_parties_to_the_survivor(aws, lambda_context):
+    repo, clock = DynamoRepository(aws["table"]), FixedClock()
+
+    def ticket(n: int, text: str, phone: str) -> str:
+        clock.advance(minutes=1)
+        return record_event(
+            repo,
+            clock,
+            InboundMessage(
+                dedup_key=f"merge-{n}",
+                channel=Channel.sms,
+                text=text,
+                sent_at=clock.now(),
+                identities=[IdentityClaim(kind=IdentityKind.phone, value=phone)],
+            ),
+        ).ticket_id
+
+    survivor = ticket(1, "Ma box ne fonctionne pas", "+33611111111")
+    duplicate = ticket(2, "Toujours pas de connexion", "+33622222222")  # another profile (the spouse)
+    repo_before = repo.queue_backlog(["tech_support"])
+
+    status, body = _call("POST", f"/api/tickets/{duplicate}/merge", {"into": survivor})
+
+    assert status == 200, body
+    assert body["id"] == survivor and body["merged_from"] == [duplicate] and body["message_count"] == 2
+    assert [p["role"] for p in body["parties"]] == ["customer"]  # the other profile follows as a party
+    _, detail = _call("GET", f"/api/tickets/{survivor}")
+    assert [m["text"] for m in detail["messages"]] == [
+        "Ma box ne fonctionne pas",
+        "Toujours pas de connexion",
+    ]
+    merged = repo.get_ticket(duplicate).value
+    assert (merged.merged_into, merged.status.value) == (survivor, "closed")
+    assert repo.queue_backlog(["tech_support"]) == {"tech_support": repo_before["tech_support"] - 1}
+    newest = _call("GET", f"/api/tickets/{duplicate}/audit")[1][0]
+    assert newest["action"] == "merged"
+
+    # The other customer's next message joins the survivor, where their case now lives.
+    clock.advance(minutes=1)
+    follow_up = record_event(
+        repo,
+        clock,
+        InboundMessage(
+            dedup_key="merge-3",
+            channel=Channel.sms,
+            text="Et maintenant ?",
+            sent_at=clock.now(),
+            identities=[IdentityClaim(kind=IdentityKind.phone, value="+33622222222")],
+        ),
+    )
+    assert follow_up.ticket_id == survivor
+
+
+def test_merge_refusals_are_clear(aws, lambda_context):
+    first = _waiting_ticket(aws)
+    status, body = _call("POST", f"/api/tickets/{first}/merge", {"into": first})
+    assert status == 400 and "itself" in json.dumps(body)
+    assert _call("POST", f"/api/tickets/{first}/merge", {"into": "NOPE0000"})[0] == 404

@@ -72,26 +72,23 @@ class DynamoRepository(TableOperations):
     def ticket_messages(
         self, ticket_id: str, limit: int, cursor: str | None
     ) -> tuple[Ticket | None, Page[Message]]:
-        """One Query on the ticket's partition: its record (sk ``#TICKET`` sorts first) and messages."""
-        params: dict[str, Any] = {
-            "KeyConditionExpression": "#pk = :pk",
-            "ExpressionAttributeNames": {"#pk": PARTITION_KEY},
-            "ExpressionAttributeValues": {":pk": keys.ticket_pk(ticket_id)},
-            "Limit": limit + (0 if cursor else 1),
-        }
-        if cursor:
-            params["ExclusiveStartKey"] = cursors.decode(cursor, _TABLE_KEYS)["after"]
-        response = self._table.query(**params)
-        ticket: Ticket | None = None
-        messages: list[Message] = []
-        for item in response.get("Items", []):
-            if item.get(ENTITY) == "ticket":
-                ticket = from_item(item, Ticket)
-            elif item.get(ENTITY) == "message":
-                messages.append(from_item(item, Message))
-        last = response.get("LastEvaluatedKey")
-        next_cursor = cursors.encode({"after": last}) if last else None
-        return ticket, Page(messages, next_cursor)
+        """The ticket (GetItem) and its messages in order: its own and those of the tickets
+        merged into it (one Query per partition, merged by time; bounded by MAX_MERGED)."""
+        found = self.get_ticket(ticket_id)
+        ticket = found.value if found else None
+        partitions = [ticket_id, *(ticket.merged_from if ticket else [])]
+        items, next_cursor = self._sharded_page(
+            None,
+            PARTITION_KEY,
+            SORT_KEY,
+            [keys.ticket_pk(t) for t in partitions],
+            ascending=True,
+            limit=limit,
+            cursor=cursor,
+            filters={},
+            sk_prefix="MSG#",
+        )
+        return ticket, Page([from_item(item, Message) for item in items], next_cursor)
 
     def customer_timeline(self, customer_id: str, limit: int, cursor: str | None) -> Page[TimelineEntry]:
         """The customer's journey across channels, newest first (one Query on their partition)."""
@@ -148,7 +145,7 @@ class DynamoRepository(TableOperations):
 
     def _sharded_page(
         self,
-        index: str,
+        index: str | None,
         pk_name: str,
         sk_name: str,
         pks: list[str],
@@ -157,6 +154,7 @@ class DynamoRepository(TableOperations):
         limit: int,
         cursor: str | None,
         filters: dict[str, str | None],
+        sk_prefix: str | None = None,
     ) -> tuple[list[dict[str, Any]], str | None]:
         """One Query per partition, merged by sort key. The cursor holds each partition's
         position: absent = not started, a key = after it, None = exhausted."""
@@ -169,13 +167,18 @@ class DynamoRepository(TableOperations):
             if name in state and state[name] is None:
                 continue
             params: dict[str, Any] = {
-                "IndexName": index,
                 "KeyConditionExpression": "#ipk = :pk",
                 "ExpressionAttributeNames": {"#ipk": pk_name},
                 "ExpressionAttributeValues": {":pk": pk},
                 "ScanIndexForward": ascending,
                 "Limit": limit,
             }
+            if index is not None:
+                params["IndexName"] = index
+            if sk_prefix is not None:
+                params["KeyConditionExpression"] += " AND begins_with(#isk, :prefix)"
+                params["ExpressionAttributeNames"]["#isk"] = sk_name
+                params["ExpressionAttributeValues"][":prefix"] = sk_prefix
             if wanted:
                 params["FilterExpression"] = " AND ".join(f"#f_{k} = :f_{k}" for k in wanted)
                 params["ExpressionAttributeNames"].update({f"#f_{k}": k for k in wanted})
@@ -441,11 +444,51 @@ class DynamoRepository(TableOperations):
     ) -> None:
         """An agent's change, atomically: the ticket (guarded by the version it was read at), its
         place in the queue index and the backlog counters, the agents' loads, the audit, the note."""
+        operations = self._ticket_change(before, after)
+        operations += [self._put(self._audit_item(after.id, entry)) for entry in audit]
+        if note is not None:
+            sk = keys.message_sk(iso(note.sent_at), note.id)
+            operations.append(
+                self._put(
+                    to_item(note, "message", {PARTITION_KEY: keys.ticket_pk(after.id), SORT_KEY: sk}), _NEW
+                )
+            )
+        self._transact(operations)
+        if after.status.value == "solved" and before.value.status.value != "solved":
+            self.add_kpis(on_solved(after, after.updated_at))
+
+    def merge_tickets(
+        self,
+        merged: tuple[Versioned[Ticket], Ticket],
+        survivor: tuple[Versioned[Ticket], Ticket],
+        audit: list[AuditEntry],
+    ) -> None:
+        """Both tickets in one transaction (each guarded by its version); the customers whose
+        open ticket was the merged one now point to the survivor."""
+        (merged_before, merged_after), (survivor_before, survivor_after) = merged, survivor
+        operations = self._ticket_change(merged_before, merged_after)
+        operations += self._ticket_change(survivor_before, survivor_after)
+        operations += [self._put(self._audit_item(entry.ticket_id, entry)) for entry in audit]
+        self._transact(operations)
+        try:
+            self._table.update_item(
+                Key=self._customer_keys(merged_after.customer_id),
+                UpdateExpression="SET open_ticket_id = :survivor",
+                ConditionExpression="open_ticket_id = :merged",
+                ExpressionAttributeValues={":survivor": survivor_after.id, ":merged": merged_after.id},
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise  # otherwise the customer's open ticket was another one: nothing to move
+
+    def _ticket_change(self, before: Versioned[Ticket], after: Ticket) -> list[dict[str, Any]]:
+        """The ticket put (guarded by its version) and what follows it: the backlog counters of
+        the queues it leaves or joins, and the loads of the agents it moves between."""
         old, new = before.value, after
-        item_keys = self._indexed_keys(new)
         position = waiting_position(new)
         put = self._put(
-            to_item(new, "ticket", item_keys, version=before.version + 1), "version = :read_version"
+            to_item(new, "ticket", self._indexed_keys(new), version=before.version + 1),
+            "version = :read_version",
         )
         put["Put"]["ExpressionAttributeValues"] = {":read_version": before.version}
         operations: list[dict[str, Any]] = [put]
@@ -468,17 +511,7 @@ class DynamoRepository(TableOperations):
                             {":delta": delta},
                         )
                     )
-        operations += [self._put(self._audit_item(new.id, entry)) for entry in audit]
-        if note is not None:
-            sk = keys.message_sk(iso(note.sent_at), note.id)
-            operations.append(
-                self._put(
-                    to_item(note, "message", {PARTITION_KEY: keys.ticket_pk(new.id), SORT_KEY: sk}), _NEW
-                )
-            )
-        self._transact(operations)
-        if new.status.value == "solved" and old.status.value != "solved":
-            self.add_kpis(on_solved(new, new.updated_at))
+        return operations
 
     def add_kpis(self, increments: list[KpiIncrement]) -> None:
         """Counters bumped after the change they count has committed: one UpdateItem ADD each.
