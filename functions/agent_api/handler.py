@@ -257,25 +257,19 @@ def openapi_document() -> Response[str]:
     )
 
 
-def _error(status: int, message: str) -> Response[str]:
-    return Response(
-        status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps({"message": message})
-    )
-
-
 @app.exception_handler(NotFound)
 def _not_found(error: NotFound) -> Response[str]:
-    return _error(404, str(error))
+    return api_errors.error(404, str(error))
 
 
 @app.exception_handler(InvalidCursor)
 def _bad_cursor(error: InvalidCursor) -> Response[str]:
-    return _error(400, str(error))
+    return api_errors.error(400, str(error))
 
 
 @app.exception_handler(AtCapacity)
 def _at_capacity(error: AtCapacity) -> Response[str]:
-    return _error(409, str(error))
+    return api_errors.error(409, str(error))
 
 
 @app.exception_handler(InvalidInput)
@@ -289,12 +283,12 @@ def _invalid(error: InvalidInput) -> Response[str]:
 
 @app.exception_handler(Conflict)
 def _conflict(error: Conflict) -> Response[str]:
-    return _error(409, str(error))
+    return api_errors.error(409, str(error))
 
 
 @app.exception_handler(Forbidden)
 def _forbidden(error: Forbidden) -> Response[str]:
-    return _error(403, str(error))
+    return api_errors.error(403, str(error))
 
 
 @app.exception_handler(RequestValidationError)

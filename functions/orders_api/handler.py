@@ -10,15 +10,15 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 import boto3
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import BaseModel
 
+from shared.adapters import api_errors
 from shared.adapters.auth import STAFF_ROLES, Forbidden, caller_from_event
 from shared.adapters.clock import SystemClock
 from shared.adapters.dynamodb.orders import OrderRepository
@@ -101,30 +101,24 @@ def customer_orders(
     return OrderList(items=page.items, next_cursor=page.next_cursor)
 
 
-def _error(status: int, message: str) -> Response[str]:
-    return Response(
-        status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps({"message": message})
-    )
-
-
 @app.exception_handler(NotFound)
 def _not_found(error: NotFound) -> Response[str]:
-    return _error(404, str(error))
+    return api_errors.error(404, str(error))
 
 
 @app.exception_handler(InvalidCursor)
 def _bad_cursor(error: InvalidCursor) -> Response[str]:
-    return _error(400, str(error))
+    return api_errors.error(400, str(error))
 
 
 @app.exception_handler(Conflict)
 def _conflict(error: Conflict) -> Response[str]:
-    return _error(409, str(error))
+    return api_errors.error(409, str(error))
 
 
 @app.exception_handler(Forbidden)
 def _forbidden(error: Forbidden) -> Response[str]:
-    return _error(403, str(error))
+    return api_errors.error(403, str(error))
 
 
 @logger.inject_lambda_context(clear_state=True)

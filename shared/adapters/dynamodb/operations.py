@@ -1,14 +1,19 @@
-"""The transaction item builders every store of the single table uses (defined once)."""
+"""The transaction helpers every store of the single table uses (defined once)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from botocore.exceptions import ClientError
+
+from shared.domain.errors import Conflict, Duplicate, IdentityTaken
+
 
 class TableOperations:
-    """Builds TransactWriteItems entries for the table named ``_name``."""
+    """Builds TransactWriteItems entries for the table named ``_name`` and runs them on ``_client``."""
 
     _name: str
+    _client: Any
 
     def _put(
         self, item: dict[str, Any], condition: str | None = None, values: dict[str, Any] | None = None
@@ -39,3 +44,32 @@ class TableOperations:
         if names:
             update["ExpressionAttributeNames"] = names
         return {"Update": update}
+
+    def _transact(
+        self,
+        operations: list[dict[str, Any]],
+        dedup_key: str | None = None,
+        identities: list[tuple[str, str]] | None = None,
+    ) -> None:
+        """Run a transaction; its first operation is the dedup record when ``dedup_key`` is set,
+        followed by one identity claim per entry of ``identities``. Cancellation reasons become
+        Duplicate, IdentityTaken or Conflict."""
+        try:
+            self._client.transact_write_items(TransactItems=operations)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise
+            failed = [r.get("Code") for r in error.response.get("CancellationReasons") or []]
+            if dedup_key and failed and failed[0] == "ConditionalCheckFailed":
+                raise Duplicate(dedup_key) from error
+            offset = 1 if dedup_key else 0
+            taken = [
+                identity
+                for position, identity in enumerate(identities or [], start=offset)
+                if position < len(failed) and failed[position] == "ConditionalCheckFailed"
+            ]
+            if taken:
+                raise IdentityTaken(taken) from error
+            if any(c in ("ConditionalCheckFailed", "TransactionConflict") for c in failed):
+                raise Conflict("a concurrent write changed the records; re-read and retry") from error
+            raise

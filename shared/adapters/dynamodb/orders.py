@@ -31,7 +31,7 @@ from shared.adapters.dynamodb.operations import TableOperations
 from shared.adapters.dynamodb.schema import DEDUP_TTL_DAYS, DUE_SHARDS, PARTITION_KEY, SORT_KEY
 from shared.domain.common import iso
 from shared.domain.customer import Customer, Identity
-from shared.domain.errors import Conflict, Duplicate, IdentityTaken, NotFound
+from shared.domain.errors import Conflict, NotFound
 from shared.domain.message import Message
 from shared.domain.order import (
     Checkout,
@@ -591,33 +591,6 @@ class OrderRepository(TableOperations):
     @staticmethod
     def _customer_key(customer_id: str) -> dict[str, str]:
         return {PARTITION_KEY: keys.customer_pk(customer_id), SORT_KEY: keys.PROFILE_SK}
-
-    def _transact(
-        self,
-        operations: list[dict[str, Any]],
-        dedup_key: str | None = None,
-        identities: list[tuple[str, str]] | None = None,
-    ) -> None:
-        """The dedup record (if any) is the first operation, then one claim per identity."""
-        try:
-            self._client.transact_write_items(TransactItems=operations)
-        except ClientError as error:
-            if _code(error) != "TransactionCanceledException":
-                raise
-            failed = [r.get("Code") for r in error.response.get("CancellationReasons") or []]
-            if dedup_key and failed and failed[0] == "ConditionalCheckFailed":
-                raise Duplicate(dedup_key) from error
-            offset = 1 if dedup_key else 0
-            taken = [
-                identity
-                for position, identity in enumerate(identities or [], start=offset)
-                if position < len(failed) and failed[position] == "ConditionalCheckFailed"
-            ]
-            if taken:
-                raise IdentityTaken(taken) from error
-            if any(c in ("ConditionalCheckFailed", "TransactionConflict") for c in failed):
-                raise Conflict("a concurrent write changed the records; re-read and retry") from error
-            raise
 
 
 def _code(error: ClientError) -> str:

@@ -29,7 +29,7 @@ from shared.domain.agent import Agent
 from shared.domain.audit import AuditEntry
 from shared.domain.common import iso, utcnow
 from shared.domain.customer import Customer
-from shared.domain.errors import AtCapacity, Conflict, Duplicate, IdentityTaken
+from shared.domain.errors import AtCapacity, Conflict
 from shared.domain.intake import ContactUpdate, TicketUpdate
 from shared.domain.kpi import KpiIncrement, on_inbound, on_solved
 from shared.domain.merge import MergePlan, UndoPlan, contact_totals
@@ -897,36 +897,6 @@ class DynamoRepository(TableOperations):
             {"#status": "status"},
             values,
         )
-
-    def _transact(
-        self,
-        operations: list[dict[str, Any]],
-        dedup_key: str | None = None,
-        identities: list[tuple[str, str]] | None = None,
-    ) -> None:
-        """Run a transaction; its first operation is the dedup record when ``dedup_key`` is set,
-        followed by one identity claim per entry of ``identities``."""
-        try:
-            self._client.transact_write_items(TransactItems=operations)
-        except ClientError as error:
-            code = error.response.get("Error", {}).get("Code")
-            if code != "TransactionCanceledException":
-                raise
-            reasons = error.response.get("CancellationReasons") or []
-            failed = [r.get("Code") for r in reasons]
-            if dedup_key and failed and failed[0] == "ConditionalCheckFailed":
-                raise Duplicate(dedup_key) from error
-            offset = 1 if dedup_key else 0
-            taken = [
-                identity
-                for position, identity in enumerate(identities or [], start=offset)
-                if position < len(failed) and failed[position] == "ConditionalCheckFailed"
-            ]
-            if taken:
-                raise IdentityTaken(taken) from error
-            if any(c in ("ConditionalCheckFailed", "TransactionConflict") for c in failed):
-                raise Conflict("a concurrent write changed the records; re-read and retry") from error
-            raise
 
 
 _SUMMARY_FIELDS = frozenset(TicketSummary.model_fields)
