@@ -257,21 +257,6 @@ def openapi_document() -> Response[str]:
     )
 
 
-@app.exception_handler(NotFound)
-def _not_found(error: NotFound) -> Response[str]:
-    return api_errors.error(404, str(error))
-
-
-@app.exception_handler(InvalidCursor)
-def _bad_cursor(error: InvalidCursor) -> Response[str]:
-    return api_errors.error(400, str(error))
-
-
-@app.exception_handler(AtCapacity)
-def _at_capacity(error: AtCapacity) -> Response[str]:
-    return api_errors.error(409, str(error))
-
-
 @app.exception_handler(InvalidInput)
 def _invalid(error: InvalidInput) -> Response[str]:
     return Response(
@@ -281,19 +266,12 @@ def _invalid(error: InvalidInput) -> Response[str]:
     )
 
 
-@app.exception_handler(Conflict)
-def _conflict(error: Conflict) -> Response[str]:
-    return api_errors.error(409, str(error))
-
-
-@app.exception_handler(Forbidden)
-def _forbidden(error: Forbidden) -> Response[str]:
-    return api_errors.error(403, str(error))
-
-
 @app.exception_handler(RequestValidationError)
 def _validation(exc: RequestValidationError) -> Response[str]:
     return api_errors.validation_error(exc)
+
+
+api_errors.answer_domain_errors(app, NotFound, InvalidCursor, AtCapacity, Conflict, Forbidden)
 
 
 @logger.inject_lambda_context(clear_state=True)

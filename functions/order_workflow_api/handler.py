@@ -23,6 +23,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from pydantic import BaseModel, Field
 
+from shared.adapters import api_errors
 from shared.adapters.auth import STAFF_ROLES, Forbidden, caller_from_event
 from shared.adapters.aws.documents import S3Documents
 from shared.adapters.aws.stepfunctions import StepFunctionsEngine
@@ -341,29 +342,17 @@ def _error(status: int, message: str, errors: list[dict[str, str]] | None = None
     return Response(status, content_types.APPLICATION_JSON, json.dumps(body))
 
 
-@app.exception_handler(NotFound)
-def _not_found(error: NotFound) -> Response[str]:
-    return _error(404, str(error))
-
-
 @app.exception_handler(InvalidInput)
 def _invalid(error: InvalidInput) -> Response[str]:
     return _error(422, "invalid input", error.errors)
 
 
-@app.exception_handler(Conflict)
-def _conflict(error: Conflict) -> Response[str]:
-    return _error(409, str(error))
-
-
-@app.exception_handler(Forbidden)
-def _forbidden(error: Forbidden) -> Response[str]:
-    return _error(403, str(error))
-
-
 @app.exception_handler(ValueError)
 def _bad_value(error: ValueError) -> Response[str]:
     return _error(400, str(error).splitlines()[0][:200])
+
+
+api_errors.answer_domain_errors(app, NotFound, Conflict, Forbidden)
 
 
 @logger.inject_lambda_context(clear_state=True)

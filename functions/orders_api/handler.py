@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import boto3
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import BaseModel
 
@@ -101,24 +101,7 @@ def customer_orders(
     return OrderList(items=page.items, next_cursor=page.next_cursor)
 
 
-@app.exception_handler(NotFound)
-def _not_found(error: NotFound) -> Response[str]:
-    return api_errors.error(404, str(error))
-
-
-@app.exception_handler(InvalidCursor)
-def _bad_cursor(error: InvalidCursor) -> Response[str]:
-    return api_errors.error(400, str(error))
-
-
-@app.exception_handler(Conflict)
-def _conflict(error: Conflict) -> Response[str]:
-    return api_errors.error(409, str(error))
-
-
-@app.exception_handler(Forbidden)
-def _forbidden(error: Forbidden) -> Response[str]:
-    return api_errors.error(403, str(error))
+api_errors.answer_domain_errors(app, NotFound, InvalidCursor, Conflict, Forbidden)
 
 
 @logger.inject_lambda_context(clear_state=True)

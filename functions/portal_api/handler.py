@@ -94,11 +94,6 @@ def my_ticket(ticket_id: str) -> MyTicket:
     return MyTicket(ticket=summary, messages=messages)
 
 
-@app.exception_handler(NotFound)
-def _not_found(error: NotFound) -> Response[str]:
-    return Response(404, content_types.APPLICATION_JSON, json.dumps({"message": str(error)}))
-
-
 @app.exception_handler(ValueError)
 def _invalid(error: ValueError) -> Response[str]:
     return Response(400, content_types.APPLICATION_JSON, json.dumps({"message": str(error)}))
@@ -107,6 +102,9 @@ def _invalid(error: ValueError) -> Response[str]:
 @app.exception_handler(RequestValidationError)
 def _validation(exc: RequestValidationError) -> Response[str]:
     return api_errors.validation_error(exc)
+
+
+api_errors.answer_domain_errors(app, NotFound)
 
 
 @logger.inject_lambda_context(clear_state=True)

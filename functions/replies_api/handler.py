@@ -26,6 +26,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import BaseModel
 
+from shared.adapters import api_errors
 from shared.adapters.auth import STAFF_ROLES, Forbidden, caller_from_event
 from shared.adapters.clock import SystemClock
 from shared.adapters.dynamodb.orders import OrderRepository
@@ -265,29 +266,12 @@ def _invalid_request(error: RequestValidationError) -> Response[str]:
     )
 
 
-@app.exception_handler(NotFound)
-def _not_found(error: NotFound) -> Response[str]:
-    return _error(404, str(error))
-
-
 @app.exception_handler(InvalidInput)
 def _invalid(error: InvalidInput) -> Response[str]:
     return _error(422, "invalid input", errors=error.errors)
 
 
-@app.exception_handler(InvalidCursor)
-def _bad_cursor(error: InvalidCursor) -> Response[str]:
-    return _error(400, str(error))
-
-
-@app.exception_handler(Conflict)
-def _conflict(error: Conflict) -> Response[str]:
-    return _error(409, str(error))
-
-
-@app.exception_handler(Forbidden)
-def _forbidden(error: Forbidden) -> Response[str]:
-    return _error(403, str(error))
+api_errors.answer_domain_errors(app, NotFound, InvalidCursor, Conflict, Forbidden)
 
 
 @logger.inject_lambda_context(clear_state=True)

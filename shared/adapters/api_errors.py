@@ -12,6 +12,9 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
+from shared.adapters.auth import Forbidden
+from shared.domain.errors import AtCapacity, Conflict, InvalidCursor, NotFound
+
 
 def error(status: int, message: str, **extra: Any) -> Response[str]:
     return Response(
@@ -48,3 +51,24 @@ def refuse_non_json(event: dict[str, Any]) -> dict[str, Any] | None:
         "headers": {"content-type": "application/json"},
         "body": json.dumps({"message": f"send application/json, not {media!r}"}),
     }
+
+
+# The status each domain error answers with, body {"message": str(error)}, in every API.
+DOMAIN_STATUSES: dict[type[Exception], int] = {
+    NotFound: 404,
+    InvalidCursor: 400,
+    Conflict: 409,
+    AtCapacity: 409,
+    Forbidden: 403,
+}
+
+
+def answer_domain_errors(app: Any, *errors: type[Exception]) -> None:
+    """Register, on a Powertools resolver, the JSON answer of each of ``errors``."""
+
+    def answer(exc: Exception) -> Response[str]:
+        status = next(code for kind, code in DOMAIN_STATUSES.items() if isinstance(exc, kind))
+        return error(status, str(exc))
+
+    for kind in errors:
+        app.exception_handler(kind)(answer)
