@@ -309,7 +309,7 @@ def start_clock(
     )
 
 
-def _running(clock: SlaClock) -> dict[str, datetime]:
+def running_deadlines(clock: SlaClock) -> dict[str, datetime]:
     """Deadlines not met yet; nothing runs once resolved."""
     if clock.resolved_at is not None:
         return {}
@@ -333,7 +333,7 @@ def breaches(clock: SlaClock, now: datetime) -> list[str]:
     breach during the pause: it is judged at the moment it stopped."""
     effective = now if clock.paused_since is None else min(now, clock.paused_since)
     missed = set(clock.breached)
-    missed.update(name for name, due in _running(clock).items() if due < effective)
+    missed.update(name for name, due in running_deadlines(clock).items() if due < effective)
     if (
         clock.first_responded_at is not None
         and clock.first_response_due_at is not None
@@ -353,7 +353,7 @@ def next_deadline(clock: SlaClock) -> tuple[str, datetime] | None:
     """The earliest running deadline and its name; None while paused or when none runs."""
     if clock.paused_since is not None:
         return None
-    running = _running(clock)
+    running = running_deadlines(clock)
     if not running:
         return None
     name = min(running, key=lambda n: (running[n], DEADLINES.index(n)))
@@ -416,7 +416,7 @@ def resume(clock: SlaClock, at: datetime, calendar: BusinessCalendar = DEFAULT_C
             NEXT_RESPONSE: "next_response_due_at",
             RESOLUTION: "resolution_due_at",
         }
-        for name, due in _running(clock).items():
+        for name, due in running_deadlines(clock).items():
             if due >= stopped:  # a deadline missed before the pause stays where it was missed
                 update[fields[name]] = add_business_time(due, waited, calendar)
         update["warned"] = False

@@ -16,7 +16,14 @@ from shared.domain.common import DomainModel
 from shared.domain.errors import InvalidInput
 from shared.domain.ids import new_id
 from shared.domain.message import PartyRole
-from shared.domain.sla_policy import DEFAULT_CALENDAR, BusinessCalendar, pause, record_resolution, resume
+from shared.domain.sla_policy import (
+    DEFAULT_CALENDAR,
+    BusinessCalendar,
+    pause,
+    record_resolution,
+    resume,
+    running_deadlines,
+)
 from shared.domain.ticket import Party, Priority, SlaClock, Ticket, TicketStatus, TicketType, Topic
 
 # Which status may follow which (a closed ticket is archived: a new message opens a new one).
@@ -167,12 +174,7 @@ def sla_watch(ticket: Ticket) -> datetime | None:
     clock = ticket.sla
     if clock is None or not ticket.status.is_active or ticket.merged_into or clock.paused_since:
         return None
-    running = {
-        "first_response": clock.first_response_due_at if clock.first_responded_at is None else None,
-        "next_response": clock.next_response_due_at,
-        "resolution": clock.resolution_due_at if clock.resolved_at is None else None,
-    }
-    due = [at for name, at in running.items() if at is not None and name not in clock.breached]
+    due = [at for name, at in running_deadlines(clock).items() if name not in clock.breached]
     return min(due) if due else None
 
 

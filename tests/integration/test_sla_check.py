@@ -67,3 +67,20 @@ def test_a_ticket_waiting_on_the_customer_is_not_watched(aws):
 
     assert check_slas(repo, clock, notifier).escalated == []
     assert notifier.sent == []
+
+
+def test_a_reopened_ticket_is_not_rewritten_by_every_check(aws):
+    """A solved clock stays resolved when the ticket is reopened: nothing is watched, so the
+    scheduled check must not pick the ticket up (and rewrite it) run after run."""
+    repo, clock, notifier = DynamoRepository(aws["table"]), FixedClock(), Recorder()
+    ticket_id = _ticket(repo, clock)
+    update_ticket(repo, clock, ticket_id, TicketChange(status="solved"), "agent:paul")
+    update_ticket(repo, clock, ticket_id, TicketChange(status="open"), "agent:paul")
+    version = repo.get_ticket(ticket_id).version
+
+    for _ in range(3):
+        clock.advance(hours=6)
+        check_slas(repo, clock, notifier)
+
+    assert repo.get_ticket(ticket_id).version == version
+    assert repo.sla_due(clock.now(), 10) == []
