@@ -112,3 +112,30 @@ def sqs_event(messages: list[dict[str, Any]]) -> dict[str, Any]:
             for m in messages
         ]
     }
+
+
+def api_event(
+    sample: str,
+    method: str,
+    path: str,
+    *,
+    query: str = "",
+    body: dict[str, Any] | None = None,
+    claims: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """An HTTP API v2.0 sample (``events/<sample>.json``) turned into a request for another
+    route of the same function: method, path, query, JSON body and JWT claims replaced."""
+    event = load_event(sample)
+    event["routeKey"] = event["requestContext"]["routeKey"] = f"{method} {path}"
+    event["rawPath"] = event["requestContext"]["http"]["path"] = path
+    event["requestContext"]["http"]["method"] = method
+    event["rawQueryString"] = query
+    event["queryStringParameters"] = dict(p.split("=", 1) for p in query.split("&") if p) or None
+    event.pop("pathParameters", None)
+    event.pop("body", None)
+    if body is not None:
+        event["body"] = json.dumps(body)
+        event["headers"]["content-type"] = "application/json"
+    if claims:
+        event["requestContext"]["authorizer"]["jwt"]["claims"].update(claims)
+    return event

@@ -12,7 +12,7 @@ from shared.domain.identity import IdentityKind
 from shared.domain.inbound import IdentityClaim, InboundMessage
 from shared.domain.sla_policy import DEFAULT_CALENDAR, add_business_time
 from shared.services.ingest import record_message
-from tests.support import FixedClock, load_event
+from tests.support import FixedClock, api_event, load_event
 
 
 def _seed(aws, count: int, clock: FixedClock) -> list[str]:
@@ -38,9 +38,7 @@ def _seed(aws, count: int, clock: FixedClock) -> list[str]:
 
 
 def _list(aws, lambda_context, query: str = "") -> dict:
-    event = load_event("agent_api/list_tickets")
-    event["rawQueryString"] = query
-    event["queryStringParameters"] = dict(p.split("=", 1) for p in query.split("&") if p) or None
+    event = api_event("agent_api/list_tickets", "GET", "/api/tickets", query=query)
     response = handler(event, lambda_context)
     return {"status": response["statusCode"], "body": json.loads(response["body"])}
 

@@ -10,21 +10,14 @@ from shared.domain.common import Channel
 from shared.domain.identity import IdentityKind
 from shared.domain.inbound import IdentityClaim, InboundMessage
 from shared.services.channel_events import record_event
-from tests.support import FixedClock, load_event
+from tests.support import FixedClock, api_event
 
 EMAIL = IdentityClaim(kind=IdentityKind.email, value="jean@example.net")
 PHONE = IdentityClaim(kind=IdentityKind.phone, value="+33612345678")
 
 
 def _request(method: str, path: str, query: str = "") -> dict:
-    event = load_event("agent_api/get_ticket")
-    event["routeKey"] = event["requestContext"]["routeKey"] = f"{method} {path}"
-    event["rawPath"] = event["requestContext"]["http"]["path"] = path
-    event["requestContext"]["http"]["method"] = method
-    event["rawQueryString"] = query
-    event["queryStringParameters"] = dict(p.split("=", 1) for p in query.split("&") if p) or None
-    event.pop("pathParameters", None)
-    return event
+    return api_event("agent_api/get_ticket", method, path, query=query)
 
 
 def _seed(aws):

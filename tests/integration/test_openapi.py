@@ -8,16 +8,11 @@ from openapi_spec_validator import validate
 
 from functions.agent_api.handler import handler
 from infra import registry
-from tests.support import LambdaContext, load_event
+from tests.support import LambdaContext, api_event
 
 
 def _get(path: str, query: str = "", groups: str = "[agent]") -> dict:
-    event = load_event("agent_api/list_tickets")
-    event["routeKey"] = event["requestContext"]["routeKey"] = f"GET {path}"
-    event["rawPath"] = event["requestContext"]["http"]["path"] = path
-    event["rawQueryString"] = query
-    event["queryStringParameters"] = dict(p.split("=", 1) for p in query.split("&") if p) or None
-    event["requestContext"]["authorizer"]["jwt"]["claims"]["cognito:groups"] = groups
+    event = api_event("agent_api/list_tickets", "GET", path, query=query, claims={"cognito:groups": groups})
     return handler(event, LambdaContext())
 
 

@@ -7,7 +7,7 @@ import json
 from functions.inbound_processor.handler import handler as processor
 from functions.portal_api.handler import handler as portal_api
 from shared.adapters.dynamodb.repository import DynamoRepository
-from tests.support import LambdaContext, load_event
+from tests.support import LambdaContext, api_event, load_event
 
 
 def _process_queue(aws, lambda_context):
@@ -68,12 +68,7 @@ def test_an_empty_message_is_refused(aws, lambda_context):
 
 
 def _portal_get(path: str, sub: str = "7d4c9e1a-0000-4000-8000-0000000c0ffe") -> tuple[int, dict]:
-    event = load_event("portal_api/post_message")
-    event["routeKey"] = event["requestContext"]["routeKey"] = f"GET {path}"
-    event["rawPath"] = event["requestContext"]["http"]["path"] = path
-    event["requestContext"]["http"]["method"] = "GET"
-    event.pop("body", None)
-    event["requestContext"]["authorizer"]["jwt"]["claims"]["sub"] = sub
+    event = api_event("portal_api/post_message", "GET", path, claims={"sub": sub})
     response = portal_api(event, LambdaContext())
     return response["statusCode"], json.loads(response["body"])
 

@@ -10,7 +10,7 @@ from shared.domain.common import Channel
 from shared.domain.identity import IdentityKind
 from shared.domain.inbound import IdentityClaim, InboundMessage
 from shared.services.channel_events import record_event
-from tests.support import FixedClock, LambdaContext, load_event
+from tests.support import FixedClock, LambdaContext, api_event
 
 PAUL = "3f1c2e9a-0000-4000-8000-00000000a9e1"  # the sub in events/agent_api samples
 
@@ -18,19 +18,15 @@ PAUL = "3f1c2e9a-0000-4000-8000-00000000a9e1"  # the sub in events/agent_api sam
 def _call(
     method: str, path: str, body: dict | None = None, groups: str = "[agent]", sub: str = PAUL
 ) -> tuple:
-    event = load_event("agent_api/get_ticket")
-    event["routeKey"] = event["requestContext"]["routeKey"] = f"{method} {path}"
     path, _, query = path.partition("?")
-    event["rawPath"] = event["requestContext"]["http"]["path"] = path
-    event["rawQueryString"] = query
-    event["queryStringParameters"] = dict(p.split("=", 1) for p in query.split("&") if p) or None
-    event["requestContext"]["http"]["method"] = method
-    event.pop("pathParameters", None)
-    claims = event["requestContext"]["authorizer"]["jwt"]["claims"]
-    claims.update({"cognito:groups": groups, "sub": sub})
-    if body is not None:
-        event["body"] = json.dumps(body)
-        event["headers"]["content-type"] = "application/json"
+    event = api_event(
+        "agent_api/get_ticket",
+        method,
+        path,
+        query=query,
+        body=body,
+        claims={"cognito:groups": groups, "sub": sub},
+    )
     response = handler(event, LambdaContext())
     return response["statusCode"], json.loads(response["body"]) if response.get("body") else None
 
