@@ -24,11 +24,12 @@ from botocore.exceptions import ClientError
 from shared.adapters.dynamodb import cursor as cursors
 from shared.adapters.dynamodb import keys
 from shared.adapters.dynamodb.items import ENTITY, from_item, iso_json, to_item
-from shared.adapters.dynamodb.operations import TableOperations
+from shared.adapters.dynamodb.kpi_counters import KpiCounters
 from shared.adapters.dynamodb.schema import PARTITION_KEY, SORT_KEY
 from shared.domain.canned import CannedResponse
 from shared.domain.common import iso, utcnow
 from shared.domain.errors import Conflict, InvalidCursor
+from shared.domain.kpi import on_reply
 from shared.domain.message import DeliveryStatus, Message
 from shared.domain.routing import QueuePosition, waiting_position
 from shared.domain.ticket_work import sla_watch
@@ -45,7 +46,7 @@ def canned_sk(canned_id: str) -> str:
     return f"{CANNED_PREFIX}{canned_id}"
 
 
-class OutboundStore(TableOperations):
+class OutboundStore(KpiCounters):  # TableOperations, plus add_kpis
     def __init__(self, table: Any) -> None:
         """``table`` is a boto3 ``dynamodb.Table`` resource (its client serialises types)."""
         self._table = table
@@ -81,6 +82,7 @@ class OutboundStore(TableOperations):
             operations, lookup_index = self._reply_operations(write, message, adopted)
             try:
                 self._client.transact_write_items(TransactItems=operations)
+                self._count(write, message)
                 return message
             except ClientError as error:
                 reasons = _cancellation_reasons(error)
@@ -101,6 +103,16 @@ class OutboundStore(TableOperations):
                     ) from error
                 raise
         raise Conflict(f"the delivery status of {write.provider_key} kept changing")  # pragma: no cover
+
+    def _count(self, write: ReplyWrite, message: Message) -> None:
+        """The supervisors' counters, once the reply is recorded: a reply that went out (not a
+        failed one) is outbound volume; the first response if this write set it (kpi.on_reply)."""
+        if message.delivery_status is DeliveryStatus.failed:
+            return
+        before = write.before.value if write.before is not None else None
+        self.add_kpis(
+            on_reply(message.channel.value, message.author_id, before, write.ticket, message.sent_at)
+        )
 
     def _reply_operations(
         self, write: ReplyWrite, message: Message, adopted: dict[str, Any] | None

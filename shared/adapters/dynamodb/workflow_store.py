@@ -21,12 +21,13 @@ from botocore.exceptions import ClientError
 
 from shared.adapters.dynamodb import keys, order_keys
 from shared.adapters.dynamodb.items import ENTITY, from_item, iso_json, to_item, version_of
-from shared.adapters.dynamodb.operations import TableOperations
+from shared.adapters.dynamodb.kpi_counters import KpiCounters
 from shared.adapters.dynamodb.schema import DUE_SHARDS, PARTITION_KEY, SORT_KEY
 from shared.domain.catalog import Product, Slot, SlotTaken, StockLevel, Technician
 from shared.domain.common import iso
 from shared.domain.errors import Conflict
 from shared.domain.invoice import Invoice
+from shared.domain.kpi import on_csat
 from shared.domain.message import Message
 from shared.domain.quote import Quote
 from shared.domain.survey import Survey
@@ -113,7 +114,7 @@ class AlertRecord:
     at: str | None
 
 
-class WorkflowStore(TableOperations):
+class WorkflowStore(KpiCounters):  # TableOperations, plus add_kpis
     def __init__(self, table: Any) -> None:
         """``table`` is a boto3 ``dynamodb.Table`` resource (the single table)."""
         self._table = table
@@ -560,7 +561,8 @@ class WorkflowStore(TableOperations):
     def record_answer(self, survey: Survey, version: int, csat: Csat, timeline: TimelineEntry | None) -> None:
         """The answer, everywhere it counts, in one transaction: the survey (off the due index),
         the order's workflow record, the customer (an entry and running totals), the technician
-        (the same), and the customer's timeline. ``Conflict`` if it was answered already."""
+        (the same), and the customer's timeline. ``Conflict`` if it was answered already. Then
+        the day's CSAT KPIs (kpi.on_csat), once the answer has committed."""
         answered = survey.model_copy(
             update={"answered_at": csat.answered_at, "score": csat.score, "comment": csat.comment}
         )
@@ -602,6 +604,7 @@ class WorkflowStore(TableOperations):
             self._client.transact_write_items(TransactItems=operations)
         except ClientError as error:
             _raise_conflict(error)
+        self.add_kpis(on_csat(csat.score, survey.technician_id, csat.answered_at))
 
     def csat_totals(self, pk: str) -> tuple[int, int]:
         """(answers, sum of scores) of a customer (``CUSTOMER#<id>``) or technician (``TECH#<id>``)."""
