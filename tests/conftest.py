@@ -45,9 +45,10 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
             "functions.meta_webhook.handler",
             "functions.twilio_webhook.handler",
             "functions.portal_api.handler",
+            "functions.admin_api.handler",
         ):
             mod = __import__(module, fromlist=["handler"])
-            for attribute in ("_wired", "_repo"):
+            for attribute in ("_wired", "_repo", "_config", "_store"):
                 if hasattr(mod, attribute):
                     monkeypatch.setattr(mod, attribute, None)
         yield handles

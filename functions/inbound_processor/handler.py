@@ -18,8 +18,10 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from shared.adapters.aws.s3_blobs import S3Blobs
 from shared.adapters.aws.stepfunctions import satisfaction_starter
 from shared.adapters.clock import SystemClock
+from shared.adapters.dynamodb.config_store import DynamoConfigStore
 from shared.adapters.dynamodb.repository import DynamoRepository
 from shared.order_ports import use_satisfaction_starter
+from shared.services import team_config
 from shared.services.email_intake import EmailPolicy, email_events
 from shared.services.inbound_router import Parser, decode_record, parsers_with, process_envelope
 from shared.settings import ProcessorSettings, load
@@ -30,6 +32,20 @@ metrics = Metrics()
 # DLQ after maxReceiveCount, without a traceback per batch in the logs.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 _wired: tuple[DynamoRepository, SystemClock, dict[Any, Parser]] | None = None
+_config: team_config.CachedConfig | None = None
+
+
+def _team_config() -> team_config.CachedConfig:
+    """The team's rules for new tickets, re-read at most once a minute per container."""
+    global _config  # noqa: PLW0603 (one cache per cold start)
+    if _config is None:
+        store = DynamoConfigStore(boto3.resource("dynamodb").Table(load(ProcessorSettings).table_name))
+        _config = team_config.CachedConfig(lambda: team_config.load(store, on_invalid=_invalid_config))
+    return _config
+
+
+def _invalid_config(kind: str, problem: str) -> None:
+    logger.warning("stored configuration ignored", extra={"kind": kind, "problem": problem})
 
 
 def _wire() -> tuple[DynamoRepository, SystemClock, dict[Any, Parser]]:
@@ -56,7 +72,9 @@ def _wire() -> tuple[DynamoRepository, SystemClock, dict[Any, Parser]]:
 def record_handler(record: SQSRecord) -> None:
     repo, clock, parsers = _wire()
     envelope = decode_record(record.body, clock)
-    results = process_envelope(repo, clock, envelope, record.message_id, parsers=parsers)
+    results = process_envelope(
+        repo, clock, envelope, record.message_id, parsers=parsers, playbook=_team_config().playbook()
+    )
     for result in results:
         if result.duplicate:
             metrics.add_metric(name="DuplicateDeliveries", unit=MetricUnit.Count, value=1)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from pydantic import Field
+
 from shared.domain.agent import Agent
 from shared.domain.common import DomainModel, iso
 from shared.domain.ticket import Ticket, TicketStatus, Topic
@@ -39,7 +41,12 @@ def waiting_position(ticket: Ticket) -> QueuePosition | None:
 class RoutingPolicy(DomainModel):
     """Set by supervisors: above this backlog, a queue pulls in its versatile backup agents first."""
 
-    backup_threshold: int = 20
+    backup_threshold: int = Field(
+        default=20,
+        ge=0,
+        le=100_000,
+        description="Waiting tickets above which a backup queue is served before an agent's specialties",
+    )
 
 
 def queue_order(agent: Agent, backlog: dict[Topic, int], policy: RoutingPolicy) -> list[Topic]:

@@ -18,9 +18,12 @@ from shared.domain.ids import new_id
 from shared.domain.message import PartyRole
 from shared.domain.sla_policy import (
     DEFAULT_CALENDAR,
+    DEFAULT_SLA_POLICY,
     BusinessCalendar,
+    SlaPolicy,
     pause,
     record_resolution,
+    reprioritize,
     resume,
     running_deadlines,
 )
@@ -77,7 +80,11 @@ def apply_change(
     actor: str,
     now: datetime,
     calendar: BusinessCalendar = DEFAULT_CALENDAR,
+    *,
+    policy: SlaPolicy = DEFAULT_SLA_POLICY,
 ) -> tuple[Ticket, list[AuditEntry]]:
+    """``calendar`` and ``policy``: the team's SLA settings. A new priority recomputes the
+    deadlines not met yet under that priority's targets (see sla_policy.reprioritize)."""
     if ticket.merged_into is not None:
         raise InvalidInput(
             [{"field": "ticket", "message": f"merged into {ticket.merged_into}: change that one"}]
@@ -108,6 +115,9 @@ def apply_change(
     }
     if requalified:
         updated = updated.model_copy(update={name: new for name, (_, new) in requalified.items()})
+        if "priority" in requalified and updated.sla is not None:
+            clock = reprioritize(updated.sla, updated.priority, ticket.created_at, policy, calendar)
+            updated = updated.model_copy(update={"sla": clock})
         audit.append(
             _audit(
                 ticket,

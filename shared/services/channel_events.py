@@ -19,6 +19,7 @@ from shared.domain.inbound import (
     OutboundEcho,
     ReadWatermark,
 )
+from shared.domain.intake import Playbook
 from shared.domain.message import DeliveryStatus, Direction, Message, PartyRole
 from shared.domain.ticket import TicketType
 from shared.domain.timeline import TimelineEntry
@@ -30,16 +31,21 @@ WATERMARK_SCAN_LIMIT = 50  # newest messages of the ticket checked against a rea
 
 
 def record_event(
-    repo: Repository, clock: Clock, event: InboundEvent, sleep: Callable[[float], None] = time.sleep
+    repo: Repository,
+    clock: Clock,
+    event: InboundEvent,
+    sleep: Callable[[float], None] = time.sleep,
+    playbook: Playbook | None = None,
 ) -> IngestResult:
+    """``playbook``: the team's rules for new tickets (None: the defaults)."""
     if isinstance(event, InboundMessage):
-        return record_message(repo, clock, event, sleep)
+        return record_message(repo, clock, event, sleep, playbook)
     if isinstance(event, DeliveryStatusUpdate):
         return record_status(repo, event)
     if isinstance(event, ReadWatermark):
         return record_watermark(repo, event)
     if isinstance(event, CallRecord):
-        return record_call(repo, clock, event, sleep)
+        return record_call(repo, clock, event, sleep, playbook)
     return record_echo(repo, clock, event, sleep)
 
 
@@ -103,7 +109,11 @@ def record_watermark(repo: Repository, receipt: ReadWatermark) -> IngestResult:
 
 
 def record_call(
-    repo: Repository, clock: Clock, call: CallRecord, sleep: Callable[[float], None] = time.sleep
+    repo: Repository,
+    clock: Clock,
+    call: CallRecord,
+    sleep: Callable[[float], None] = time.sleep,
+    playbook: Playbook | None = None,
 ) -> IngestResult:
     """A missed inbound call opens a call-back ticket; a completed call goes on the timeline."""
     if call.caller is None or not (call.missed or call.completed):
@@ -132,6 +142,7 @@ def record_call(
                 sent_at=call.at,
             ),
             sleep,
+            playbook,
         )
     minutes, seconds = divmod(call.duration_s or 0, 60)
     entry = TimelineEntry(

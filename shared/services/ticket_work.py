@@ -8,6 +8,7 @@ from shared.domain.common import Channel
 from shared.domain.errors import Conflict, NotFound
 from shared.domain.ids import new_id
 from shared.domain.message import DeliveryStatus, Direction, Message, PartyRole
+from shared.domain.team_config import DEFAULT_SLA_SETTINGS, SlaSettings
 from shared.domain.ticket import Ticket
 from shared.domain.ticket_work import TicketChange, apply_change, merge_into
 from shared.ports import Clock, Repository
@@ -15,14 +16,23 @@ from shared.ports import Clock, Repository
 ATTEMPTS = 3
 
 
-def update_ticket(repo: Repository, clock: Clock, ticket_id: str, change: TicketChange, actor: str) -> Ticket:
+def update_ticket(
+    repo: Repository,
+    clock: Clock,
+    ticket_id: str,
+    change: TicketChange,
+    actor: str,
+    *,
+    sla: SlaSettings = DEFAULT_SLA_SETTINGS,
+) -> Ticket:
+    """``sla``: the team's SLA settings, which a status or priority change recomputes the clock with."""
     if change.assignee_id and repo.get_agent(change.assignee_id) is None:
         raise NotFound("agent", change.assignee_id)  # a ticket goes only to someone who can work it
     for _ in range(ATTEMPTS):
         found = repo.get_ticket(ticket_id)
         if found is None:
             raise NotFound("ticket", ticket_id)
-        after, audit = apply_change(found.value, change, actor, clock.now())
+        after, audit = apply_change(found.value, change, actor, clock.now(), sla.calendar, policy=sla.policy)
         if not audit:
             return found.value  # nothing changed: nothing written
         try:
@@ -70,7 +80,15 @@ def add_note(repo: Repository, clock: Clock, ticket_id: str, text: str, agent_id
     raise Conflict(f"ticket {ticket_id} keeps changing; try again")
 
 
-def merge_tickets(repo: Repository, clock: Clock, ticket_id: str, into: str, actor: str) -> Ticket:
+def merge_tickets(
+    repo: Repository,
+    clock: Clock,
+    ticket_id: str,
+    into: str,
+    actor: str,
+    *,
+    sla: SlaSettings = DEFAULT_SLA_SETTINGS,
+) -> Ticket:
     """``ticket_id`` joins ``into``: one transaction, both guarded by their versions."""
     for _ in range(ATTEMPTS):
         source, target = repo.get_ticket(ticket_id), repo.get_ticket(into)
@@ -78,7 +96,7 @@ def merge_tickets(repo: Repository, clock: Clock, ticket_id: str, into: str, act
             raise NotFound("ticket", ticket_id)
         if target is None:
             raise NotFound("ticket", into)
-        closed, survivor, audit = merge_into(source.value, target.value, actor, clock.now())
+        closed, survivor, audit = merge_into(source.value, target.value, actor, clock.now(), sla.calendar)
         try:
             repo.merge_tickets((source, closed), (target, survivor), audit)
         except Conflict:
