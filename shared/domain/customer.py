@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from shared.domain.common import Channel, DomainModel
 from shared.domain.identity import IdentityKind
@@ -34,13 +35,36 @@ class MergeEvidence(DomainModel):
     undone_by: str | None = None
 
 
+# The stored lifetime value: a DynamoDB number that commerce writes ADD to (see
+# domain/customer_value.py). ``lifetime_value`` itself is stored as a string (JSON dump), which
+# an ADD cannot change, so the number lives beside it under this name and wins when present.
+STORED_ORDERS_VALUE = "orders_value"
+
+
 class CustomerTraits(DomainModel):
-    orders_count: int = 0
-    lifetime_value: Decimal = Decimal("0")
-    average_basket: Decimal | None = None
+    orders_count: int = 0  # orders placed and kept (not cancelled, deleted nor refunded)
+    lifetime_value: Decimal = Decimal("0")  # their totals
+    average_basket: Decimal | None = None  # lifetime value / orders count, derived on read
     contacts_per_channel: dict[Channel, int] = Field(default_factory=dict)
     last_contact_at: datetime | None = None
     last_inbound_channel: Channel | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _value_traits(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or (
+            STORED_ORDERS_VALUE not in data and data.get("average_basket") is not None
+        ):
+            return data
+        data = dict(data)
+        if STORED_ORDERS_VALUE in data:  # read from the table: derive from the kept counters
+            data["lifetime_value"] = data.pop(STORED_ORDERS_VALUE)
+            data["average_basket"] = None
+        count = int(data.get("orders_count") or 0)
+        if count > 0 and data.get("average_basket") is None:
+            total = Decimal(str(data.get("lifetime_value") or 0))
+            data["average_basket"] = (total / count).quantize(Decimal("0.01"))
+        return data
 
 
 class Customer(DomainModel):
@@ -76,18 +100,24 @@ class ContactRole(StrEnum):
 
 
 class Contact(DomainModel):
+    """A customer acting for a company; a customer is a contact of at most one account."""
+
     customer_id: str
     name: str
     roles: list[ContactRole] = Field(default_factory=list)
     email: str | None = None
     phone: str | None = None
+    added_at: datetime | None = None
+    updated_at: datetime | None = None
 
 
 class Account(DomainModel):
-    """A company customer (B2B); its contacts are customers with roles."""
+    """A company customer (B2B); its contacts are customers with roles (rules: domain/accounts.py)."""
 
     id: str
     name: str
-    vat_number: str | None = None
-    contacts: list[Contact] = Field(default_factory=list)
+    vat_number: str | None = None  # normalised: country prefix + digits/letters, no spaces
+    contacts: list[Contact] = Field(default_factory=list)  # a page of them, when read with them
+    contact_count: int = 0  # every contact, kept on write
     created_at: datetime
+    updated_at: datetime | None = None

@@ -19,11 +19,13 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from shared.adapters.commerce.delivery import parse_envelope
 from shared.adapters.dynamodb.orders import CustomerChange, OrderRepository, OrderWrite
+from shared.domain import customer_value
 from shared.domain.commerce import (
     CheckoutSnapshot,
     CommerceEvent,
@@ -194,6 +196,7 @@ def sync_order(
             and not (after.satisfaction_requested_at or after.satisfaction_skipped)
         ):
             after = after.model_copy(update={"satisfaction_skipped": "delivered before the history import"})
+        change = _with_value(change, before, after)
         checkout, checkout_version = _completed_checkout(orders, snap, order_id, customer_id, now)
         timeline = [(customer_id, e) for e in _order_timeline(before, after, now)] if customer_id else []
         orders.commit(
@@ -688,7 +691,12 @@ def sync_deletion(
             timeline.append((before.customer_id, entry))
         orders.commit(
             OrderWrite(
-                dedup_key=event.dedup_key, order=after, order_version=found.version, timeline=timeline, at=now
+                dedup_key=event.dedup_key,
+                customer=_with_value(None, before, after),
+                order=after,
+                order_version=found.version,
+                timeline=timeline,
+                at=now,
             )
         )
         return SyncResult("updated", order_id, before.customer_id)
@@ -700,6 +708,21 @@ def sync_deletion(
 
 
 # ------------------------------------------------------------------------------ helpers
+def _with_value(change: CustomerChange | None, before: Order | None, after: Order) -> CustomerChange | None:
+    """The profile change with the order's effect on the value traits (orders count, lifetime
+    value: what it counts now minus what it counted before, ADDed on write)."""
+    deltas = customer_value.change(before, after)
+    if change is not None:
+        count, value = deltas.pop(change.customer_id, (0, Decimal("0")))
+        change = replace(change, orders_added=count, value_added=value)
+    for customer_id, (count, value) in deltas.items():  # the order's customer, when already linked
+        if change is None:
+            change = CustomerChange(
+                customer_id=customer_id, orders_added=count, value_added=value, traits_only=True
+            )
+    return change
+
+
 def _resolve(
     repo: Repository,
     who: PlatformCustomer,

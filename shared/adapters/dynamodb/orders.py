@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -30,7 +31,7 @@ from shared.adapters.dynamodb.items import ENTITY, from_item, iso_json, to_item,
 from shared.adapters.dynamodb.operations import TableOperations
 from shared.adapters.dynamodb.schema import DEDUP_TTL_DAYS, DUE_SHARDS, PARTITION_KEY, SORT_KEY
 from shared.domain.common import iso
-from shared.domain.customer import Customer, Identity
+from shared.domain.customer import STORED_ORDERS_VALUE, Customer, Identity
 from shared.domain.errors import Conflict, NotFound
 from shared.domain.message import Message
 from shared.domain.order import (
@@ -67,7 +68,9 @@ class CustomerChange:
     first_name: str | None = None
     last_name: str | None = None
     display_name: str | None = None
-    orders_added: int = 0
+    orders_added: int = 0  # value traits, ADDed (domain/customer_value.py)
+    value_added: Decimal = Decimal("0")
+    traits_only: bool = False  # only the value traits change: the profile need only exist
 
 
 @dataclass(frozen=True)
@@ -442,15 +445,13 @@ class OrderRepository(TableOperations):
     def _customer_operation(self, change: CustomerChange, now: datetime) -> dict[str, Any]:
         if change.new_customer is not None:
             customer = change.new_customer
-            if change.orders_added:
-                traits = customer.traits.model_copy(
-                    update={"orders_count": customer.traits.orders_count + change.orders_added}
-                )
-                customer = customer.model_copy(update={"traits": traits})
-            return self._put(
-                to_item(customer, "customer", self._customer_key(change.customer_id), version=1),
-                condition=_NEW,
-            )
+            item = to_item(customer, "customer", self._customer_key(change.customer_id), version=1)
+            traits = item.setdefault("traits", {})
+            traits["orders_count"] = customer.traits.orders_count + change.orders_added
+            # A number, so later writes can ADD to it (the JSON dump stores lifetime_value as text).
+            traits[STORED_ORDERS_VALUE] = customer.traits.lifetime_value + change.value_added
+            traits.pop("average_basket", None)  # derived on read
+            return self._put(item, condition=_NEW)
         sets = ["updated_at = :now"]
         values: dict[str, Any] = {":now": iso_json(now), ":one": 1}
         adds = ["version :one"]
@@ -467,10 +468,14 @@ class OrderRepository(TableOperations):
         if change.orders_added:
             adds.append("traits.orders_count :orders")
             values[":orders"] = change.orders_added
+        if change.value_added:
+            adds.append(f"traits.{STORED_ORDERS_VALUE} :value")
+            values[":value"] = change.value_added
         return self._update(
             self._customer_key(change.customer_id),
             "SET " + ", ".join(sets) + " ADD " + ", ".join(adds),
-            f"{_EXISTS} AND attribute_not_exists(merged_into)",
+            # An order's own customer keeps its value even once merged into another profile.
+            _EXISTS if change.traits_only else f"{_EXISTS} AND attribute_not_exists(merged_into)",
             {},
             values,
         )
