@@ -29,6 +29,7 @@ from pydantic import BaseModel
 from shared.adapters import api_errors
 from shared.adapters.auth import STAFF_ROLES, Forbidden, caller_from_event
 from shared.adapters.clock import SystemClock
+from shared.adapters.dynamodb.config_store import DynamoConfigStore
 from shared.adapters.dynamodb.orders import OrderRepository
 from shared.adapters.dynamodb.outbound_store import OutboundStore
 from shared.adapters.dynamodb.repository import DynamoRepository
@@ -39,7 +40,7 @@ from shared.domain.errors import Conflict, InvalidCursor, InvalidInput, NotFound
 from shared.domain.message import Message
 from shared.domain.outbound_rules import LengthCheck, SmsEncoding
 from shared.domain.replies import ReplyRefused
-from shared.services import canned_responses
+from shared.services import canned_responses, team_config
 from shared.services.replies import Author, ReplyDraft, ReplyNotSent, send_reply
 from shared.settings import RepliesSettings, load
 
@@ -57,6 +58,7 @@ class _Wiring:
     store: OutboundStore
     channels: dict[Channel, OutboundChannel] | None = None
     channels_at: float = 0.0
+    config: team_config.CachedConfig | None = None  # the stored business calendar, 60 s cache
 
 
 _wired: _Wiring | None = None
@@ -82,6 +84,13 @@ def _channels(wiring: _Wiring) -> dict[Channel, OutboundChannel]:
         wiring.channels = build_channels(settings.outbound(), values.get, ses_client=ses)
         wiring.channels_at = now
     return wiring.channels
+
+
+def _config(wiring: _Wiring) -> team_config.CachedConfig:
+    if wiring.config is None:
+        store = DynamoConfigStore(boto3.resource("dynamodb").Table(wiring.settings.table_name))
+        wiring.config = team_config.CachedConfig(lambda: team_config.load(store))
+    return wiring.config
 
 
 def _author(allowed: frozenset[str] = STAFF_ROLES) -> Author:
@@ -120,6 +129,7 @@ def post_reply(ticket_id: str, body: ReplyDraft) -> Response[str]:
         ticket_id=ticket_id,
         draft=body,
         author=author,
+        calendar=_config(wiring).current().sla.calendar,  # a paused clock resumes in business time
     )
     decision = outcome.decision
     logger.info(
