@@ -17,6 +17,7 @@ from shared.domain.inbound import InboundEnvelope
 from shared.domain.intake import ContactUpdate, TicketUpdate
 from shared.domain.merge import MergePlan, UndoPlan
 from shared.domain.message import DeliveryStatus, Message
+from shared.domain.parties import PartyLink
 from shared.domain.search import SearchEntry
 from shared.domain.ticket import Ticket, TicketSummary
 from shared.domain.timeline import TimelineEntry
@@ -56,8 +57,11 @@ class InboundWrite:
     customer_update: ContactUpdate | None = None  # unchanged_customer_id
     unchanged_customer_id: str | None = None  # the event concerns this profile but does not change it
     message: Message | None = None
-    new_ticket: Ticket | None = None  # at most one of new_ticket / ticket_update
-    ticket_update: TicketUpdate | None = None
+    new_ticket: Ticket | None = None  # at most one of new_ticket / ticket_update / ticket_change
+    ticket_update: TicketUpdate | None = None  # commutative: counters only
+    # A message that moves the status or the SLA clock: the whole ticket, guarded by its version,
+    # with its queue place, SLA index entry and counters following (as for an agent's change).
+    ticket_change: tuple[Versioned[Ticket], Ticket] | None = None
     email_message_ids: list[str] = field(default_factory=list)  # later replies thread on these
     outbound_provider_ids: list[str] = field(default_factory=list)  # "<channel>:<id>" for statuses
     search_entries: list[SearchEntry] = field(default_factory=list)  # new names, addresses, tickets
@@ -75,6 +79,8 @@ class InboundWrite:
     def ticket_id(self) -> str | None:
         if self.new_ticket is not None:
             return self.new_ticket.id
+        if self.ticket_change is not None:
+            return self.ticket_change[1].id
         return self.ticket_update.ticket_id if self.ticket_update is not None else None
 
 
@@ -105,6 +111,19 @@ class Page(Generic[T]):
 
 class Repository(Protocol):
     def identity_owner(self, kind: str, value: str) -> str | None: ...
+
+    def identity_lookup(self, kind: str, value: str) -> tuple[str | None, list[PartyLink]]:
+        """The profile owning an identifier and the tickets it is a third party of (one read)."""
+        ...
+
+    def save_parties(
+        self,
+        before: Versioned[Ticket],
+        after: Ticket,
+        audit: AuditEntry,
+        added: list[PartyLink],
+        removed: list[PartyLink],
+    ) -> None: ...
 
     def get_customer(self, customer_id: str) -> Versioned[Customer] | None: ...
 

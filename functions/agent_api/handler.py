@@ -24,11 +24,12 @@ from shared.domain.customer import Customer
 from shared.domain.errors import AtCapacity, Conflict, InvalidCursor, InvalidInput, NotFound
 from shared.domain.kpi import KpiView
 from shared.domain.message import Message
+from shared.domain.parties import PartyIn
 from shared.domain.routing import RoutingPolicy
 from shared.domain.ticket import Ticket, TicketStatus, TicketSummary, Topic
 from shared.domain.ticket_work import TicketChange
 from shared.domain.timeline import TimelineEntry
-from shared.services import customers, merges, routing, search, ticket_work, tickets
+from shared.services import customers, merges, parties, routing, search, ticket_work, tickets
 from shared.settings import ApiSettings, load
 
 logger = Logger()
@@ -200,6 +201,23 @@ def merge_ticket(ticket_id: str, merge: MergeIn) -> Ticket:
     return ticket_work.merge_tickets(
         _repository(), SystemClock(), ticket_id, merge.into, f"agent:{caller.subject}"
     )
+
+
+@app.post("/api/tickets/<ticket_id>/parties")
+def add_ticket_party(ticket_id: str, party: PartyIn) -> Response[Ticket]:
+    """Add a supplier, carrier or credit company to the ticket with its email and/or phone: what
+    it writes from them threads into this ticket; write to it with a reply's ``party_id``. The
+    customer never sees exchanges with third parties."""
+    caller = _caller()
+    ticket = parties.add_party(_repository(), SystemClock(), ticket_id, party, f"agent:{caller.subject}")
+    return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=ticket)
+
+
+@app.delete("/api/tickets/<ticket_id>/parties/<party_id>")
+def remove_ticket_party(ticket_id: str, party_id: str) -> Ticket:
+    """Remove a third party: its later messages no longer thread into this ticket."""
+    caller = _caller()
+    return parties.remove_party(_repository(), SystemClock(), ticket_id, party_id, f"agent:{caller.subject}")
 
 
 @app.post("/api/tickets/<ticket_id>/notes")

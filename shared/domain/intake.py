@@ -16,6 +16,8 @@ from shared.domain.sla_policy import (
     DEFAULT_SLA_POLICY,
     BusinessCalendar,
     SlaPolicy,
+    await_next_response,
+    resume,
     start_clock,
 )
 from shared.domain.ticket import Ticket, TicketStatus
@@ -70,6 +72,7 @@ class TicketUpdate(DomainModel):
     channel: Channel
     message_at: datetime
     order_number: str | None = None
+    from_customer: bool = True  # a third party's message leaves the customer's last channel
     now: datetime
 
 
@@ -90,19 +93,63 @@ def contact_update(
     )
 
 
-def ticket_update(ticket: Ticket, message: InboundMessage, now: datetime) -> TicketUpdate:
-    """A customer's new message on an existing ticket: waiting on them is over."""
-    status = TicketStatus.open if ticket.status is TicketStatus.pending_customer else ticket.status
+def ticket_update(
+    ticket: Ticket, message: InboundMessage, now: datetime, from_customer: bool = True
+) -> TicketUpdate:
+    """A message on an existing ticket that changes neither its status nor its SLA clock:
+    counters only (commutative, so concurrent messages do not conflict)."""
     return TicketUpdate(
         ticket_id=ticket.id,
         expected_status=ticket.status,
-        status=status,
+        status=ticket.status,
         channel=message.channel,
         message_at=message.sent_at,
         # Only when the ticket has none: it is shown in the list, and rewriting it costs an index write.
-        order_number=message.order_number if ticket.order_number is None else None,
+        order_number=message.order_number if ticket.order_number is None and from_customer else None,
+        from_customer=from_customer,
         now=now,
     )
+
+
+def ticket_after_message(
+    ticket: Ticket,
+    message: InboundMessage,
+    now: datetime,
+    from_customer: bool = True,
+    playbook: Playbook | None = None,
+) -> Ticket | None:
+    """The ticket after a message when the message moves its status or SLA clock, else None.
+
+    The wait the message ends is over: a customer answering ends ``pending_customer``, a third
+    party answering ends ``pending_third_party``; the ticket is open again (back in its queue
+    if nobody holds it) and the paused clock resumes. A customer message after the first
+    response starts the next-response deadline (the oldest unanswered message sets the pace);
+    while the ticket still waits on a third party the customer clock stays paused.
+    """
+    rules = playbook or DEFAULT_PLAYBOOK
+    ends_wait = TicketStatus.pending_customer if from_customer else TicketStatus.pending_third_party
+    status = TicketStatus.open if ticket.status is ends_wait else ticket.status
+    clock = ticket.sla
+    at = min(message.sent_at, now)
+    if clock is not None and clock.resolved_at is None:
+        if clock.paused_since is not None and not status.pauses_sla:
+            clock = resume(clock, now, rules.calendar)
+        if from_customer and clock.paused_since is None:
+            clock = await_next_response(clock, at, ticket.priority, rules.sla, rules.calendar)
+    if status is ticket.status and clock == ticket.sla:
+        return None
+    update: dict[str, object] = {
+        "status": status,
+        "sla": clock,
+        "message_count": ticket.message_count + 1,
+        "last_message_at": message.sent_at,
+        "updated_at": now,
+    }
+    if from_customer:
+        update["last_inbound_channel"] = message.channel
+        if ticket.order_number is None and message.order_number:
+            update["order_number"] = message.order_number
+    return ticket.model_copy(update=update)
 
 
 def record_contact(

@@ -80,6 +80,8 @@ class Message(DomainModel):
     direction: Direction
     party_role: PartyRole = PartyRole.customer
     author_id: str | None = None
+    # The third party (ticket.parties) this exchange is with, either way; None: the customer's.
+    party_id: str | None = None
     subject: str | None = None
     text: str = ""
     display_text: str | None = None  # e.g. email with the quoted reply trimmed

@@ -65,6 +65,7 @@ class Party(DomainModel):
     email: str | None = None
     phone: str | None = None
     customer_id: str | None = None
+    added_at: datetime | None = None  # third parties: when an agent added them
 
 
 class SlaClock(DomainModel):

@@ -28,10 +28,10 @@ def portal_customer_id(repo: Repository, subject: str) -> str | None:
 
 def visible_to_customer(message: Message) -> bool:
     """Customers see their exchanges with the team: never internal notes, never third parties."""
-    return message.direction.value != "internal" and message.party_role.value in (
-        "customer",
-        "agent",
-        "system",
+    return (
+        message.direction.value != "internal"
+        and message.party_id is None
+        and message.party_role.value in ("customer", "agent", "system")
     )
 
 

@@ -6,16 +6,19 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
-from shared.domain import intake
+from shared.domain import intake, parties
 from shared.domain.customer import Customer, Identity
 from shared.domain.errors import Conflict, Duplicate, IdentityTaken
 from shared.domain.identity import IdentityKind
 from shared.domain.inbound import InboundMessage
+from shared.domain.intake import Playbook
+from shared.domain.parties import PartyLink
 from shared.domain.search import SearchEntry, SearchKind, entries_for
-from shared.domain.ticket import Ticket
+from shared.domain.ticket import Party, Ticket
 from shared.ports import Clock, InboundWrite, Repository, Versioned
-from shared.services.identity_resolution import find_customer
+from shared.services.identity_resolution import find_sender
 from shared.services.merges import merge_linked_profiles
 
 MAX_ATTEMPTS = 8
@@ -65,11 +68,13 @@ def record_message(
     clock: Clock,
     inbound: InboundMessage,
     sleep: Callable[[float], None] = time.sleep,
+    playbook: Playbook | None = None,
 ) -> IngestResult:
     """Idempotent: a second delivery with the same dedup key changes nothing. A message that
-    carries identifiers of two profiles merges them (see shared/services/merges.py)."""
+    carries identifiers of two profiles merges them (see shared/services/merges.py). A new
+    ticket follows ``playbook`` (the team's stored rules; None: the defaults)."""
     return with_retries(
-        lambda taken: _attempt(repo, clock, inbound, taken),
+        lambda taken: _attempt(repo, clock, inbound, taken, playbook),
         sleep,
         on_taken=lambda identities: merge_linked_profiles(repo, clock, inbound, identities),
     )
@@ -111,11 +116,19 @@ THREAD_KEYS_THAT_IDENTIFY = frozenset({"plus_tag", "in_reply_to", "references"})
 
 
 def _attempt(
-    repo: Repository, clock: Clock, inbound: InboundMessage, taken: set[tuple[str, str]]
+    repo: Repository,
+    clock: Clock,
+    inbound: InboundMessage,
+    taken: set[tuple[str, str]],
+    playbook: Playbook | None = None,
 ) -> IngestResult:
     now = clock.now()
-    found = find_customer(repo, inbound)
+    sender = find_sender(repo, inbound)
+    found = sender.customer
     current, match = thread_target(repo, inbound, found.value if found else None)
+    party_case = _party_case(repo, inbound, current, match, sender.party_links)
+    if party_case is not None:
+        return _record_party_message(repo, inbound, party_case, now, playbook)
     if found is None and current is not None and match in THREAD_KEYS_THAT_IDENTIFY:
         # An unknown address answering in the ticket's own thread is the ticket's customer
         # writing from another address: the address joins their profile, with the evidence.
@@ -131,7 +144,7 @@ def _attempt(
     ticket = (
         current.value
         if current
-        else intake.open_ticket(inbound, customer.id, now, found.value if found else None)
+        else intake.open_ticket(inbound, customer.id, now, found.value if found else None, playbook)
     )
     # A reply threaded onto another customer's case (a third party) does not move our pointer.
     owns_ticket = ticket.customer_id == customer.id
@@ -142,6 +155,7 @@ def _attempt(
         if (identity.kind.value, identity.value) not in taken
     ]
     message = intake.to_message(inbound, ticket.id, customer.id, now, thread_match=match)
+    moved = intake.ticket_after_message(ticket, inbound, now, playbook=playbook) if current else None
     if found:
         change = intake.contact_update(customer, inbound, identities, ticket.id, now)
         if not owns_ticket:
@@ -161,7 +175,8 @@ def _attempt(
             customer_update=customer_update,
             message=message,
             new_ticket=None if current else intake.with_message_counted(ticket, inbound),
-            ticket_update=intake.ticket_update(ticket, inbound, now) if current else None,
+            ticket_update=intake.ticket_update(ticket, inbound, now) if current and not moved else None,
+            ticket_change=(current, moved) if current and moved else None,
             email_message_ids=inbound.message_ids,
             search_entries=_search_entries(
                 customer if found is None else None, identities, customer.id, ticket, current is None
@@ -175,6 +190,73 @@ def _attempt(
         created_customer=found is None,
         created_ticket=current is None,
         thread_match=match,
+    )
+
+
+@dataclass(frozen=True)
+class _PartyCase:
+    ticket: Versioned[Ticket]
+    party: Party
+    match: str
+
+
+PARTY_CASES_READ = 3  # tickets tried from a third party's newest links (each one GetItem)
+
+
+def _party_case(
+    repo: Repository,
+    inbound: InboundMessage,
+    current: Versioned[Ticket] | None,
+    match: str | None,
+    links: list[PartyLink],
+) -> _PartyCase | None:
+    """The case a third party is writing about, if the sender is one: the ticket the thread
+    points to when they are its party, else the newest active case they were added to."""
+    if current is not None:
+        party = parties.party_writing(current.value, inbound.identities)
+        if party is not None:
+            return _PartyCase(current, party, match or "party")
+    seen: set[str] = set()
+    for link in links:
+        if link.ticket_id in seen or len(seen) >= PARTY_CASES_READ:
+            continue
+        seen.add(link.ticket_id)
+        found = repo.get_ticket(link.ticket_id)
+        if found is not None and found.value.merged_into:  # its parties followed the merge
+            found = repo.get_ticket(found.value.merged_into)
+        if found is None or not intake.accepts_messages(found.value):
+            continue
+        party = parties.party_writing(found.value, inbound.identities)
+        if party is not None:
+            return _PartyCase(found, party, "party_link")
+    return None
+
+
+def _record_party_message(
+    repo: Repository, inbound: InboundMessage, case: _PartyCase, now: datetime, playbook: Playbook | None
+) -> IngestResult:
+    """A third party's message: into the case, authored by the party, on nobody's profile but
+    the case customer's timeline (for agents); no identity claimed, no profile created."""
+    ticket, party = case.ticket.value, case.party
+    message = intake.to_message(inbound, ticket.id, ticket.customer_id, now, thread_match=case.match)
+    message = message.model_copy(
+        update={"party_role": party.role, "author_id": party.id, "party_id": party.id}
+    )
+    moved = intake.ticket_after_message(ticket, inbound, now, from_customer=False, playbook=playbook)
+    summary = f"{party.role.value} {party.name or ''}".strip() + " - " + intake.timeline_summary(inbound)
+    repo.record_inbound(
+        InboundWrite(
+            dedup_key=inbound.dedup_key,
+            timeline=intake.message_entry(message, summary),
+            unchanged_customer_id=ticket.customer_id,
+            message=message,
+            ticket_update=None if moved else intake.ticket_update(ticket, inbound, now, from_customer=False),
+            ticket_change=(case.ticket, moved) if moved else None,
+            email_message_ids=inbound.message_ids,
+        )
+    )
+    return IngestResult(
+        ticket_id=ticket.id, message_id=message.id, customer_id=ticket.customer_id, thread_match=case.match
     )
 
 

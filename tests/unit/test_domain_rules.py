@@ -9,7 +9,7 @@ from shared.domain.common import Channel
 from shared.domain.errors import InvalidCursor
 from shared.domain.ids import is_ticket_reference, new_id, stable_id, ticket_reference
 from shared.domain.inbound import InboundMessage
-from shared.domain.intake import accepts_messages, open_ticket, ticket_update
+from shared.domain.intake import accepts_messages, open_ticket, ticket_after_message
 from shared.domain.message import DeliveryStatus, advance_status
 from shared.domain.ticket import Priority, TicketStatus, default_sla
 
@@ -54,9 +54,10 @@ def test_a_new_ticket_gets_a_readable_reference_and_its_sla():
 
 def test_a_customer_reply_ends_the_wait_on_the_customer():
     ticket = open_ticket(_message(), "C1", NOW).model_copy(update={"status": TicketStatus.pending_customer})
-    change = ticket_update(ticket, _message(), NOW)
-    assert change.expected_status is TicketStatus.pending_customer
-    assert change.status is TicketStatus.open
+    after = ticket_after_message(ticket, _message(), NOW)
+    assert after is not None
+    assert after.status is TicketStatus.open
+    assert after.message_count == ticket.message_count + 1
 
 
 def test_solved_or_merged_tickets_take_no_new_message():

@@ -51,6 +51,18 @@ def identity_pk(kind: str, value: str) -> str:
     return f"IDENT#{kind}#{value}"
 
 
+PARTY_LINK_PREFIX = "PARTY#"  # beside IDENT_SK ("#IDENT" sorts first): one Query reads both
+
+
+_LATEST = 10**10  # seconds; inverted so that an ascending Query reads the newest link first
+
+
+def party_link_sk(added_epoch: int, ticket_id: str) -> str:
+    """A third party's address or number on a ticket, in the partition of its identity record,
+    newest first after the identity record itself."""
+    return f"{PARTY_LINK_PREFIX}{_LATEST - added_epoch:010d}#{ticket_id}"
+
+
 def dedup_pk(dedup_key: str) -> str:
     return f"DEDUP#{dedup_key}"
 

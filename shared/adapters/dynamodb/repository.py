@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 from shared.adapters.dynamodb import cursor as cursors
 from shared.adapters.dynamodb import keys
 from shared.adapters.dynamodb.items import ENTITY, from_item, iso_json, to_item, version_of
-from shared.adapters.dynamodb.operations import TableOperations
+from shared.adapters.dynamodb.kpi_counters import KpiCounters
 from shared.adapters.dynamodb.schema import (
     DEDUP_TTL_DAYS,
     DUE_SHARDS,
@@ -24,16 +24,19 @@ from shared.adapters.dynamodb.schema import (
     PARTITION_KEY,
     QUEUE_SHARDS,
     SORT_KEY,
+    TTL_ATTRIBUTE,
 )
 from shared.domain.agent import Agent
 from shared.domain.audit import AuditEntry
 from shared.domain.common import iso, utcnow
 from shared.domain.customer import Customer
 from shared.domain.errors import AtCapacity, Conflict
+from shared.domain.identity import IdentityKind
 from shared.domain.intake import ContactUpdate, TicketUpdate
-from shared.domain.kpi import KpiIncrement, on_inbound, on_solved
+from shared.domain.kpi import on_inbound, on_solved
 from shared.domain.merge import MergePlan, UndoPlan, contact_totals
-from shared.domain.message import DeliveryStatus, Message
+from shared.domain.message import DeliveryStatus, Message, PartyRole
+from shared.domain.parties import MAX_PARTY_LINKS, PARTY_LINK_DAYS, PartyLink
 from shared.domain.routing import waiting_position
 from shared.domain.search import SearchEntry, SearchKind
 from shared.domain.ticket import Ticket, TicketSummary
@@ -45,7 +48,7 @@ _TABLE_KEYS = frozenset({PARTITION_KEY, SORT_KEY})
 _NEW = f"attribute_not_exists({PARTITION_KEY})"
 
 
-class DynamoRepository(TableOperations):
+class DynamoRepository(KpiCounters):  # TableOperations, plus add_kpis
     def __init__(self, table: Any) -> None:
         """``table`` is a boto3 ``dynamodb.Table`` resource (its client serialises types)."""
         self._table = table
@@ -60,6 +63,33 @@ class DynamoRepository(TableOperations):
         )
         item = response.get("Item")
         return str(item["customer_id"]) if item else None
+
+    def identity_lookup(self, kind: str, value: str) -> tuple[str | None, list[PartyLink]]:
+        """One Query on the identifier's partition: its owner (``#IDENT``, sorted first) and the
+        tickets it is a third party of (``PARTY#<ticket>``), at most MAX_PARTY_LINKS of them."""
+        response = self._table.query(
+            KeyConditionExpression="#pk = :pk",
+            ExpressionAttributeNames={"#pk": PARTITION_KEY},
+            ExpressionAttributeValues={":pk": keys.identity_pk(kind, value)},
+            Limit=MAX_PARTY_LINKS + 1,
+        )
+        owner: str | None = None
+        links: list[PartyLink] = []
+        for item in response.get("Items", []):
+            if item[SORT_KEY] == keys.IDENT_SK:
+                owner = str(item["customer_id"])
+            elif str(item[SORT_KEY]).startswith(keys.PARTY_LINK_PREFIX):
+                links.append(
+                    PartyLink(
+                        kind=IdentityKind(kind),
+                        value=value,
+                        ticket_id=str(item["ticket_id"]),
+                        party_id=str(item["party_id"]),
+                        role=PartyRole(str(item["role"])),
+                        added_at=datetime.fromisoformat(str(item["added_at"])),
+                    )
+                )
+        return owner, links
 
     def get_customer(self, customer_id: str) -> Versioned[Customer] | None:
         item = self._get(keys.customer_pk(customer_id), keys.PROFILE_SK)
@@ -242,6 +272,8 @@ class DynamoRepository(TableOperations):
             operations += self._new_ticket(write.new_ticket)
         elif write.ticket_update is not None:
             operations.append(self._ticket_update(write.ticket_update))
+        elif write.ticket_change is not None:
+            operations += self._ticket_change(*write.ticket_change)
         message = write.message
         ticket_id = write.ticket_id
         if message is not None and ticket_id is not None:
@@ -457,6 +489,47 @@ class DynamoRepository(TableOperations):
         if after.status.value == "solved" and before.value.status.value != "solved":
             self.add_kpis(on_solved(after, after.updated_at))
 
+    def save_parties(
+        self,
+        before: Versioned[Ticket],
+        after: Ticket,
+        audit: AuditEntry,
+        added: list[PartyLink],
+        removed: list[PartyLink],
+    ) -> None:
+        """The ticket's parties (guarded by its version), the audit entry, and the party links
+        that let the processor thread what a party writes, in one transaction."""
+        operations = self._ticket_change(before, after)
+        operations.append(self._put(self._audit_item(after.id, audit)))
+        for link in added:
+            operations.append(
+                self._put(
+                    {
+                        PARTITION_KEY: keys.identity_pk(link.kind.value, link.value),
+                        SORT_KEY: keys.party_link_sk(int(link.added_at.timestamp()), link.ticket_id),
+                        ENTITY: "party_link",
+                        "ticket_id": link.ticket_id,
+                        "party_id": link.party_id,
+                        "role": link.role.value,
+                        "added_at": iso(link.added_at),
+                        TTL_ATTRIBUTE: int((link.added_at + timedelta(days=PARTY_LINK_DAYS)).timestamp()),
+                    }
+                )
+            )
+        for link in removed:
+            operations.append(
+                {
+                    "Delete": {
+                        "TableName": self._name,
+                        "Key": {
+                            PARTITION_KEY: keys.identity_pk(link.kind.value, link.value),
+                            SORT_KEY: keys.party_link_sk(int(link.added_at.timestamp()), link.ticket_id),
+                        },
+                    }
+                }
+            )
+        self._transact(operations)
+
     def merge_tickets(
         self,
         merged: tuple[Versioned[Ticket], Ticket],
@@ -512,21 +585,6 @@ class DynamoRepository(TableOperations):
                         )
                     )
         return operations
-
-    def add_kpis(self, increments: list[KpiIncrement]) -> None:
-        """Counters bumped after the change they count has committed: one UpdateItem ADD each.
-        Best effort by design: a crash between the two loses a count, never a message."""
-        for increment in increments:
-            names = {f"#c{n}": name for n, name in enumerate(increment.counters)}
-            values: dict[str, Any] = {f":c{n}": value for n, value in enumerate(increment.counters.values())}
-            values[":entity"] = "kpi"
-            adds = ", ".join(f"#c{n} :c{n}" for n in range(len(names)))
-            self._table.update_item(
-                Key={PARTITION_KEY: keys.kpi_pk(increment.day), SORT_KEY: increment.scope},
-                UpdateExpression=f"SET #entity = :entity ADD {adds}",
-                ExpressionAttributeNames={**names, "#entity": ENTITY},
-                ExpressionAttributeValues=values,
-            )
 
     def kpis(self, day: str) -> dict[str, dict[str, int]]:
         """Every scope's counters for one day (one Query on the day's partition)."""
@@ -881,7 +939,11 @@ class DynamoRepository(TableOperations):
             ":status": change.status.value,
             ":expected_status": change.expected_status.value,
         }
-        sets = ["last_message_at = :at", "updated_at = :now", "last_inbound_channel = :channel"]
+        sets = ["last_message_at = :at", "updated_at = :now"]
+        if change.from_customer:  # replies default to the customer's last channel, not a party's
+            sets.append("last_inbound_channel = :channel")
+        else:
+            del values[":channel"]
         if change.status is not change.expected_status:
             # Only then: status is projected in the list index, and writing it costs an index write.
             sets.append("#status = :status")
