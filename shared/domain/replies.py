@@ -24,7 +24,7 @@ from shared.domain.sla_policy import (
     record_reply,
     resume,
 )
-from shared.domain.ticket import Ticket, TicketStatus
+from shared.domain.ticket import Party, Ticket, TicketStatus
 
 # Statuses an agent may set while replying. Solving goes through the ticket's own change
 # (it also releases the agent's capacity), not through a reply.
@@ -55,6 +55,28 @@ def reply_channel(requested: Channel | None, ticket: Ticket) -> Channel:
     """
     channel = requested or ticket.last_inbound_channel or ticket.channel
     return Channel.email if channel is Channel.web_form else channel
+
+
+PARTY_CHANNELS = (Channel.email, Channel.sms)  # a party is known by its email and phone only
+
+
+def party_channel(requested: Channel | None, party: Party) -> Channel:
+    """A third party is written to by email, else by SMS (what an agent registered for it)."""
+    channel = requested or (Channel.email if party.email else Channel.sms)
+    if channel not in PARTY_CHANNELS:
+        raise ReplyRefused(
+            "party_channel", f"Third parties are written to by email or SMS, not {channel.value}."
+        )
+    return channel
+
+
+def party_recipient(party: Party, channel: Channel) -> str:
+    address = party.email if channel is Channel.email else party.phone
+    if not address:
+        raise ReplyRefused(
+            "no_address", f"This {party.role.value} has no {channel.value} address; pick the other channel."
+        )
+    return address
 
 
 def _latest(customer: Customer, kind: IdentityKind, channel: Channel | None = None) -> str | None:
@@ -158,6 +180,7 @@ def after_reply(
     at: datetime,
     status: TicketStatus | None = None,
     calendar: BusinessCalendar = DEFAULT_CALENDAR,
+    answers_customer: bool = True,
 ) -> TicketAfterReply:
     """The ticket once an agent's reply went out at ``at``.
 
@@ -178,7 +201,8 @@ def after_reply(
     if clock is not None:
         if clock.paused_since is not None and not target.pauses_sla:
             clock = resume(clock, at, calendar)
-        clock = record_reply(clock, at)
+        if answers_customer:  # a message to a third party is not the customer's answer
+            clock = record_reply(clock, at)
         if target.pauses_sla:
             clock = pause(clock, at)
     updated = ticket.model_copy(

@@ -40,18 +40,21 @@ from shared.domain.ids import is_ticket_reference, new_id
 from shared.domain.message import Attachment, DeliveryStatus, Direction, Message, PartyRole
 from shared.domain.order import Order
 from shared.domain.outbound_rules import Draft, OutboundDecision, check_outbound
+from shared.domain.parties import party_of
 from shared.domain.replies import (
     RECENT_MESSAGES,
     ReplyRefused,
     after_reply,
     email_thread,
     last_inbound_at,
+    party_channel,
+    party_recipient,
     recipient,
     refusal_code,
     reply_channel,
 )
 from shared.domain.sla_policy import DEFAULT_CALENDAR, BusinessCalendar
-from shared.domain.ticket import Ticket, TicketStatus
+from shared.domain.ticket import Party, Ticket, TicketStatus
 from shared.domain.timeline import TimelineEntry
 from shared.ports import Clock, Versioned
 from shared.reply_ports import OrderReader, ReplyStore, ReplyWrite, TicketReader
@@ -88,6 +91,8 @@ class ReplyDraft(DomainModel):
     canned_id: str | None = Field(default=None, min_length=1, max_length=64)
     template: TemplateChoice | None = None
     status: TicketStatus | None = None  # open, pending_customer, pending_third_party
+    # A third party of the ticket (ticket.parties) to write to instead of the customer.
+    party_id: str | None = Field(default=None, min_length=1, max_length=64)
 
 
 @dataclass(frozen=True)
@@ -252,7 +257,8 @@ def send_reply(
     found = load_ticket(reader, ticket_id)
     ticket = found.value
     customer = load_customer(reader, ticket.customer_id)
-    channel = reply_channel(draft.channel, ticket)
+    party = party_of(ticket, draft.party_id) if draft.party_id else None
+    channel = party_channel(draft.channel, party) if party else reply_channel(draft.channel, ticket)
     content = _content(
         draft=draft,
         channel=channel,
@@ -263,13 +269,15 @@ def send_reply(
         author=author,
     )
     text = _links(content.text, content.attachments)
-    recent = store.recent_messages(ticket.id, RECENT_MESSAGES)
+    # The exchange this reply continues: the customer's, or the party's (never mixed).
+    conversation = party.id if party else None
+    recent = [m for m in store.recent_messages(ticket.id, RECENT_MESSAGES) if m.party_id == conversation]
     now = clock.now()
 
     decision = check_outbound(
         channel,
         Draft(text=text, template=draft.template.name if draft.template else None, by_agent=True),
-        last_inbound_at=last_inbound_at(recent, channel, customer),
+        last_inbound_at=last_inbound_at(recent, channel, None if party else customer),
         now=now,
     )
     if not decision.allowed:
@@ -279,7 +287,7 @@ def send_reply(
         raise ReplyRefused(refusal_code(decision.code), reason)
     if draft.status is not None:
         after_reply(ticket, now, draft.status, calendar)  # refuses a status a reply cannot set
-    address = recipient(customer, channel)
+    address = party_recipient(party, channel) if party else recipient(customer, channel)
     client = channels.get(channel)
     if channel is not Channel.portal and client is None:
         raise ReplyRefused(
@@ -294,7 +302,7 @@ def send_reply(
         ticket_id=ticket.id,
         channel=channel,
         to=address or "",
-        to_name=customer.display_name if channel is Channel.email else None,
+        to_name=(party.name if party else customer.display_name) if channel is Channel.email else None,
         text=text,
         subject=(content.subject or ticket.subject) if channel is Channel.email else None,
         html=content.html if channel is Channel.email else None,
@@ -327,6 +335,7 @@ def send_reply(
     message = _message(
         reply=reply,
         customer=customer,
+        party=party,
         author=author,
         content=content,
         result=result,
@@ -346,6 +355,7 @@ def send_reply(
         author=author,
         now=now,
         calendar=calendar,
+        answers_customer=party is None,
     )
     segments = result.segments if result is not None and result.segments else decision.segments
     return ReplyOutcome(message=stored, decision=decision, segments=segments)
@@ -395,6 +405,7 @@ def _message(
     *,
     reply: OutboundReply,
     customer: Customer,
+    party: Party | None,
     author: Author,
     content: _Content,
     result: SendResult | None,
@@ -427,6 +438,7 @@ def _message(
         direction=Direction.outbound,
         party_role=PartyRole.agent,
         author_id=author.id,
+        party_id=party.id if party else None,
         subject=reply.subject,
         text=reply.text,
         attachments=[
@@ -446,6 +458,8 @@ def _message(
 def _entry(message: Message, failed: bool) -> TimelineEntry:
     text = " ".join((message.subject or message.text or message.metadata.get("template", "")).split())
     summary = f"{message.channel.value}: {text[:SUMMARY_LENGTH]}" + (" (not sent)" if failed else "")
+    if message.party_id:
+        summary = f"to a third party - {summary}"
     return TimelineEntry(
         event_id=message.id,
         kind="message",
@@ -493,6 +507,7 @@ def _record_sent(
     author: Author,
     now: datetime,
     calendar: BusinessCalendar,
+    answers_customer: bool = True,
 ) -> Message:
     """Record a sent reply; when the ticket changed since it was read, decide again from a
     fresh read. If it keeps changing, the message is still recorded, counting on the ticket
@@ -501,7 +516,7 @@ def _record_sent(
     email_ids = [message.provider_ids["message_id"]] if "message_id" in message.provider_ids else []
     changes = {"message_id": message.id, "channel": message.channel.value}
     for _ in range(RECORD_ATTEMPTS):
-        after = after_reply(found.value, now, status, calendar)
+        after = after_reply(found.value, now, status, calendar, answers_customer=answers_customer)
         step = dict(changes)
         if after.status_changed:
             step["status"] = f"{found.value.status.value} -> {after.ticket.status.value}"
