@@ -10,7 +10,7 @@ catches it into a back-office ticket.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict
 from shared.adapters.aws.documents import S3Documents
 from shared.adapters.aws.notify import AwsNotifier
 from shared.adapters.clock import SystemClock
+from shared.adapters.dynamodb.config_store import DynamoConfigStore
 from shared.adapters.dynamodb.orders import OrderRepository
 from shared.adapters.dynamodb.repository import DynamoRepository
 from shared.adapters.dynamodb.workflow_store import WorkflowStore
@@ -29,7 +30,9 @@ from shared.adapters.outbound.whatsapp_alerts import WhatsAppTemplateAlerts
 from shared.adapters.provisioning import provisioning_for
 from shared.domain.common import Channel
 from shared.domain.errors import Conflict
+from shared.domain.team_config import SlaSettings
 from shared.domain.workflow import TransientError, WorkflowError
+from shared.services import team_config
 from shared.services.order_alerts import AlertService
 from shared.services.order_workflow import StepPorts
 from shared.services.satisfaction import SatisfactionService
@@ -99,12 +102,19 @@ def step_ports(settings: WorkflowStepSettings) -> StepPorts:
         alerts=AlertService(store, customers, notifier, clock, whatsapp),
         clock=clock,
         public_base_url=settings.public_base_url,
+        sla=_stored_sla(table),
     )
     if isinstance(settings, PreparationSettings):
         ports.provisioning = provisioning_for(settings.provisioning_url, settings.provisioning_timeout_s)
     if isinstance(settings, BillingSettings):
         ports.documents = S3Documents(boto3.client("s3"), settings.documents_bucket)
     return ports
+
+
+def _stored_sla(table: Any) -> Callable[[], SlaSettings]:
+    """The team's SLA settings for back-office tickets, re-read at most once a minute."""
+    config = team_config.CachedConfig(lambda: team_config.load(DynamoConfigStore(table)))
+    return lambda: config.current().sla
 
 
 def _whatsapp_client(settings: WorkflowStepSettings) -> OutboundChannel | None:
@@ -116,4 +126,6 @@ def _whatsapp_client(settings: WorkflowStepSettings) -> OutboundChannel | None:
 
 
 def satisfaction_service(ports: StepPorts) -> SatisfactionService:
-    return SatisfactionService(ports.orders, ports.store, ports.alerts, ports.clock, ports.public_base_url)
+    return SatisfactionService(
+        ports.orders, ports.store, ports.alerts, ports.clock, ports.public_base_url, sla=ports.sla
+    )

@@ -15,6 +15,8 @@ from shared.domain.errors import NotFound
 from shared.domain.ids import new_id, ticket_reference
 from shared.domain.message import DeliveryStatus, Direction, Message, PartyRole
 from shared.domain.order import Order
+from shared.domain.sla_policy import start_clock
+from shared.domain.team_config import SlaSettings
 from shared.domain.ticket import Priority, Ticket, TicketStatus, TicketType, Topic, default_sla
 from shared.workflow_ports import Clock, Orders, WorkflowData
 
@@ -33,9 +35,16 @@ def open_order_ticket(
     topic: Topic = Topic.back_office,
     priority: Priority = Priority.normal,
     channel: Channel = Channel.portal,
+    sla: SlaSettings | None = None,
 ) -> str:
-    """The ticket for (order, reason), created once; returns its reference."""
+    """The ticket for (order, reason), created once; returns its reference. ``sla``: the team's
+    stored SLA settings (targets in business time); None: the fixed wall-clock defaults."""
     now = clock.now()
+    clock_start = (
+        start_clock(priority, now, sla.policy, sla.calendar)
+        if sla is not None
+        else default_sla(priority, now)
+    )
     ticket = Ticket(
         id=ticket_reference(),
         subject=subject[:SUBJECT_MAX],
@@ -48,7 +57,7 @@ def open_order_ticket(
         order_id=order.id,
         order_number=order.number,
         tags=["order-workflow", reason.split("-", maxsplit=1)[0]],
-        sla=default_sla(priority, now),
+        sla=clock_start,
         message_count=1,
         last_message_at=now,
         created_at=now,

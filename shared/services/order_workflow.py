@@ -11,6 +11,7 @@ the state machine retries ``TransientError`` and turns anything else into a back
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -30,6 +31,7 @@ from shared.domain.invoice import build_invoice
 from shared.domain.invoice_pdf import render_pdf
 from shared.domain.order import BillableStatus, Order, OrderStage
 from shared.domain.quote import money
+from shared.domain.team_config import SlaSettings
 from shared.domain.ticket import Priority, Topic
 from shared.domain.workflow import (
     AlertKind,
@@ -80,6 +82,7 @@ class StepPorts:
     provisioning: Provisioning | None = None
     documents: Documents | None = None
     public_base_url: str = ""
+    sla: Callable[[], SlaSettings] | None = None  # the team's stored SLA settings (cached)
 
 
 # ------------------------------------------------------------------ helpers
@@ -332,6 +335,7 @@ def commissioning_failed(ports: StepPorts, order_id: str) -> dict[str, Any]:
         ports.orders,
         ports.clock,
         order,
+        sla=ports.sla() if ports.sla else None,
         reason=f"commissioning-{report.attempt}",
         subject=f"Order {order.number}: commissioning failed (visit {report.attempt})",
         note=(
@@ -380,6 +384,7 @@ def commissioning_timeout(ports: StepPorts, order_id: str, max_escalations: int)
         ports.orders,
         ports.clock,
         order,
+        sla=ports.sla() if ports.sla else None,
         reason=f"no-report-{escalations}",
         subject=f"Order {order.number}: no commissioning report ({escalations}/{max_escalations})",
         note=(
@@ -450,6 +455,7 @@ def billing_hold(ports: StepPorts, order_id: str, token: str) -> dict[str, Any]:
         ports.orders,
         ports.clock,
         order,
+        sla=ports.sla() if ports.sla else None,
         reason="billing-hold",
         subject=f"Order {order.number}: billing waits for {len(blocked)} line(s)",
         note=(
@@ -489,6 +495,7 @@ def incident(ports: StepPorts, order_id: str, state: dict[str, Any], execution: 
         ports.orders,
         ports.clock,
         order,
+        sla=ports.sla() if ports.sla else None,
         reason=f"incident-{execution}-{stage}",
         subject=f"Order {order.number}: {stage} failed ({error})",
         note=(

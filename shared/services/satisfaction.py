@@ -8,12 +8,14 @@ reminder function and by the public survey page.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from shared.domain.errors import Conflict, InvalidInput, NotFound
 from shared.domain.order import OrderStage
 from shared.domain.survey import Survey, new_survey
+from shared.domain.team_config import SlaSettings
 from shared.domain.timeline import TimelineEntry
 from shared.domain.workflow import LOW_CSAT, AlertKind, Csat, TransientError, WorkflowRecord
 from shared.services.back_office import open_order_ticket
@@ -34,8 +36,17 @@ class SatisfactionService:
     """Implements ``shared.order_ports.SatisfactionStarter`` (the e-commerce sync's port)."""
 
     def __init__(
-        self, orders: Orders, store: WorkflowData, alerts: AlertService, clock: Clock, public_base_url: str
+        self,
+        orders: Orders,
+        store: WorkflowData,
+        alerts: AlertService,
+        clock: Clock,
+        public_base_url: str,
+        *,
+        sla: Callable[[], SlaSettings] | None = None,
     ) -> None:
+        """``sla``: the team's stored SLA settings for a low-CSAT ticket (None: the defaults)."""
+        self._sla = sla
         self._orders = orders
         self._store = store
         self._alerts = alerts
@@ -152,6 +163,7 @@ class SatisfactionService:
                 self._clock,
                 order.value,
                 reason="low-csat",
+                sla=self._sla() if self._sla else None,
                 subject=f"Order {survey.order_number}: low satisfaction ({score}/5)",
                 note=(
                     f"The customer rated order {survey.order_number} {score}/5"

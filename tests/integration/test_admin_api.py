@@ -13,15 +13,19 @@ from functions.agent_api.handler import handler as agent_api
 from functions.inbound_processor.handler import handler as inbound_processor
 from infra import registry
 from shared.adapters.dynamodb.repository import DynamoRepository
+from shared.adapters.workflow_wiring import step_ports
 from shared.domain import intake
 from shared.domain.agent import Agent
 from shared.domain.common import Channel
 from shared.domain.identity import IdentityKind
 from shared.domain.inbound import IdentityClaim, InboundMessage
+from shared.domain.order import Order, OrderSource
 from shared.domain.qualification import DEFAULT_RULES, MessageFields, qualify
-from shared.domain.ticket import Ticket, Topic
+from shared.domain.ticket import Priority, Ticket, Topic
 from shared.domain.timeline import TimelineEntry
 from shared.ports import InboundWrite
+from shared.services.back_office import open_order_ticket
+from shared.settings import WorkflowStepSettings, load
 from tests.support import FixedClock, LambdaContext, api_event, load_event
 
 ADMIN = "[admin]"
@@ -315,3 +319,35 @@ def test_a_bad_payload_is_a_422_that_names_the_field(aws, path, body, field, say
     assert field in answer["message"]
     assert any(says in d["msg"] for d in answer["detail"]), answer["detail"]
     assert _admin("GET", path)[1]["version"] == 0  # nothing stored
+
+
+def test_back_office_tickets_follow_the_stored_sla_policy(aws, monkeypatch):
+    _, current = _admin("GET", "/api/admin/sla-policies")
+    current["policy"]["targets"]["high"]["first_response"] = "PT20M"
+    _admin(
+        "PUT",
+        "/api/admin/sla-policies",
+        {"version": 0, "policy": current["policy"], "calendar": _always_open()},
+    )
+    monkeypatch.setenv("ALERT_SENDER", "orders@support.example.com")
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://api.example.com")
+    ports = step_ports(load(WorkflowStepSettings))
+    clock = FixedClock()
+    order = Order(
+        id="O1", number="#1001", source=OrderSource.portal, created_at=clock.now(), updated_at=clock.now()
+    )
+
+    ticket_id = open_order_ticket(
+        ports.store,
+        ports.orders,
+        clock,
+        order,
+        reason="no-report-1",
+        subject="Order #1001: no commissioning report",
+        note="Contact the technician.",
+        priority=Priority.high,
+        sla=ports.sla() if ports.sla else None,
+    )
+
+    sla = DynamoRepository(aws["table"]).get_ticket(ticket_id).value.sla
+    assert sla.first_response_due_at - clock.now() == timedelta(minutes=20)
