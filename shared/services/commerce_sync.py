@@ -16,7 +16,6 @@ Rules (issue 6, item 1):
 from __future__ import annotations
 
 import logging
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -39,7 +38,7 @@ from shared.domain.commerce import (
 )
 from shared.domain.common import Channel
 from shared.domain.customer import Customer, Identity
-from shared.domain.errors import Conflict, Duplicate, IdentityTaken
+from shared.domain.errors import Duplicate
 from shared.domain.identity import IdentityKind
 from shared.domain.ids import new_id, stable_id
 from shared.domain.inbound import InboundEnvelope, InboundMessage
@@ -57,11 +56,10 @@ from shared.domain.timeline import TimelineEntry
 from shared.order_ports import SatisfactionStarter, satisfaction_starter
 from shared.ports import Clock, Repository, Versioned
 from shared.services.identity_resolution import find_customer
-from shared.services.ingest import IngestResult
+from shared.services.ingest import IngestResult, retry_lost_races
 
 log = logging.getLogger("guichet.commerce")
 
-MAX_ATTEMPTS = 8
 DEFAULT_ABANDON_DELAY = timedelta(minutes=60)
 _NEWSWORTHY_PAYMENT = {PaymentStatus.paid, PaymentStatus.refunded, PaymentStatus.voided, PaymentStatus.failed}
 
@@ -221,7 +219,7 @@ def sync_order(
         )
 
     try:
-        result = _retrying(attempt, sleep)
+        result = retry_lost_races(attempt, sleep)
     except Duplicate:
         # The order as this attempt read it: the redelivery changed nothing since.
         known = seen.get("order")
@@ -271,7 +269,7 @@ def sync_fulfillment(
         return SyncResult("updated", order_id, before.customer_id)
 
     try:
-        result = _retrying(attempt, sleep)
+        result = retry_lost_races(attempt, sleep)
     except Duplicate:
         known = seen.get("order")
         result = SyncResult("duplicate", order_id, known.customer_id if known else None)
@@ -568,7 +566,7 @@ def sync_checkout(
         )
 
     try:
-        return _retrying(attempt, sleep)
+        return retry_lost_races(attempt, sleep)
     except Duplicate:
         return SyncResult("duplicate", checkout_id=checkout_id)
 
@@ -629,7 +627,7 @@ def sync_customer(
         return SyncResult(outcome, None, customer_id, created_customer=outcome == "created")
 
     try:
-        return _retrying(attempt, sleep)
+        return retry_lost_races(attempt, sleep)
     except Duplicate:
         return SyncResult("duplicate")
 
@@ -702,7 +700,7 @@ def sync_deletion(
         return SyncResult("updated", order_id, before.customer_id)
 
     try:
-        return _retrying(attempt, sleep)
+        return retry_lost_races(attempt, sleep)
     except Duplicate:
         return SyncResult("duplicate")
 
@@ -806,21 +804,3 @@ def _unowned(repo: Repository, kind: str, value: str, taken: set[tuple[str, str]
 def _older(incoming: datetime | None, stored: datetime | None) -> bool:
     """True when the incoming news is strictly older than what is stored (it must not win)."""
     return incoming is not None and stored is not None and incoming < stored
-
-
-def _retrying(
-    attempt: Callable[[set[tuple[str, str]], bool], SyncResult], sleep: Callable[[float], None]
-) -> SyncResult:
-    """Lost races re-read and retry (as ingest.with_retries); an identifier owned by another
-    profile is left to that profile (no automatic merge from commerce data). ``Duplicate``
-    propagates to the caller."""
-    taken: set[tuple[str, str]] = set()
-    for number in range(MAX_ATTEMPTS):
-        try:
-            return attempt(taken, number == 0)
-        except IdentityTaken as error:
-            taken.update(error.identities)
-        except Conflict:
-            pass
-        sleep(random.uniform(0.005, 0.02) * (number + 1))  # noqa: S311 (jitter, not crypto)
-    raise Conflict(f"gave up after {MAX_ATTEMPTS} concurrent-write conflicts")

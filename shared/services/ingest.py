@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from shared.domain import intake, parties
 from shared.domain.customer import Customer, Identity
@@ -36,24 +37,26 @@ class IngestResult:
     thread_match: str | None = None
 
 
-def with_retries(
-    attempt: Callable[[set[tuple[str, str]]], IngestResult],
+R = TypeVar("R")
+
+
+def retry_lost_races(
+    attempt: Callable[[set[tuple[str, str]], bool], R],
     sleep: Callable[[float], None] = time.sleep,
     on_taken: Callable[[list[tuple[str, str]]], bool] | None = None,
-) -> IngestResult:
-    """Run ``attempt`` until it writes, is a duplicate, or MAX_ATTEMPTS races are lost.
+) -> R:
+    """Run ``attempt(taken, first)`` until it writes or MAX_ATTEMPTS races are lost.
 
     Concurrent events of one person race on the identity records and on the guarded parts
     of the profile and ticket (conditional writes in one transaction); a loser backs off,
     re-reads and joins the winner. An identifier owned by another profile is handed to
     ``on_taken`` (which may merge the two profiles); if it declines, it is not claimed.
+    ``Duplicate`` propagates: what a redelivery means is the caller's business.
     """
     taken: set[tuple[str, str]] = set()
     for number in range(MAX_ATTEMPTS):
         try:
-            return attempt(taken)
-        except Duplicate:
-            return IngestResult(None, None, None, duplicate=True)
+            return attempt(taken, number == 0)
         except IdentityTaken as error:
             if on_taken is None or not on_taken(error.identities):
                 taken.update(error.identities)
@@ -61,6 +64,18 @@ def with_retries(
             pass
         sleep(random.uniform(0.005, 0.02) * (number + 1))  # noqa: S311 (jitter, not crypto)
     raise Conflict(f"gave up after {MAX_ATTEMPTS} concurrent-write conflicts")
+
+
+def with_retries(
+    attempt: Callable[[set[tuple[str, str]]], IngestResult],
+    sleep: Callable[[float], None] = time.sleep,
+    on_taken: Callable[[list[tuple[str, str]]], bool] | None = None,
+) -> IngestResult:
+    """:func:`retry_lost_races` for an inbound event; a redelivery is a duplicate result."""
+    try:
+        return retry_lost_races(lambda taken, _first: attempt(taken), sleep, on_taken)
+    except Duplicate:
+        return IngestResult(None, None, None, duplicate=True)
 
 
 def record_message(
