@@ -385,6 +385,11 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
             Route("GET", "/api/tickets/{ticket_id}", auth="staff"),
             Route("GET", "/api/customers/{customer_id}", auth="staff"),
             Route("POST", "/api/customers/{customer_id}/merges/{merged_id}/undo", auth="staff"),
+            Route("PUT", "/api/accounts/{account_id}", auth="staff"),
+            Route("GET", "/api/accounts/{account_id}", auth="staff"),
+            Route("GET", "/api/accounts/{account_id}/audit", auth="staff"),
+            Route("PUT", "/api/accounts/{account_id}/contacts/{customer_id}", auth="staff"),
+            Route("DELETE", "/api/accounts/{account_id}/contacts/{customer_id}", auth="staff"),
             Route("PATCH", "/api/tickets/{ticket_id}", auth="staff"),
             Route("POST", "/api/tickets/{ticket_id}/notes", auth="staff"),
             Route("POST", "/api/tickets/{ticket_id}/merge", auth="staff"),
@@ -401,6 +406,20 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         ),
         env={**TABLE_ENV},
         grants=(Grant("table", "read_write"),),  # agents change tickets and profiles (undo a merge)
+    ),
+    # --- team configuration (issue 5, items 1-3 and 8): qualification, SLA, priority, routing
+    FunctionSpec(
+        name="admin_api",
+        handler="functions.admin_api.handler.handler",
+        description="Admins' and supervisors' configuration: qualification rules, SLAs, priority, routing",
+        settings="shared.settings.ApiSettings",
+        routes=tuple(
+            Route(method, f"/api/admin/{resource}", auth="staff")
+            for resource in ("qualification-rules", "sla-policies", "priority-policy", "routing")
+            for method in ("GET", "PUT", "DELETE")
+        ),
+        env={**TABLE_ENV},
+        grants=(Grant("table", "read_write"),),  # the CONFIG partition only, by its code
     ),
     FunctionSpec(
         name="sla_check",

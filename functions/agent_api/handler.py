@@ -12,31 +12,43 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import BaseModel, Field
 
-from shared.adapters import api_errors
+from shared.adapters import api_errors, openapi
 from shared.adapters.auth import STAFF_ROLES, Caller, Forbidden, caller_from_event
 from shared.adapters.clock import SystemClock
+from shared.adapters.dynamodb.accounts import AccountStore
+from shared.adapters.dynamodb.config_store import DynamoConfigStore
+from shared.adapters.dynamodb.orders import OrderRepository
 from shared.adapters.dynamodb.repository import DynamoRepository
 from shared.domain import kpi
+from shared.domain.accounts import AccountAuditEntry, NotAllowed
 from shared.domain.agent import Agent
 from shared.domain.audit import AuditEntry
 from shared.domain.common import Channel
-from shared.domain.customer import Customer
+from shared.domain.customer import Account, Contact, ContactRole, Customer
 from shared.domain.errors import AtCapacity, Conflict, InvalidCursor, InvalidInput, NotFound
 from shared.domain.kpi import KpiView
 from shared.domain.message import Message
 from shared.domain.parties import PartyIn
-from shared.domain.routing import RoutingPolicy
+from shared.domain.team_config import TeamConfig
 from shared.domain.ticket import Ticket, TicketStatus, TicketSummary, Topic
 from shared.domain.ticket_work import TicketChange
 from shared.domain.timeline import TimelineEntry
-from shared.services import customers, merges, parties, routing, search, ticket_work, tickets
+from shared.services import (
+    accounts,
+    customer_360,
+    merges,
+    parties,
+    routing,
+    search,
+    team_config,
+    ticket_work,
+    tickets,
+)
+from shared.services.customer_360 import OrderSummary
 from shared.settings import ApiSettings, load
 
 logger = Logger()
 app = APIGatewayHttpResolver(enable_validation=True)
-OPENAPI_TITLE = "Guichet agent workspace API"
-# Swagger UI (and its JSON at /api/docs?format=json); the document itself at /api/openapi.json.
-app.enable_swagger(path="/api/docs", title=OPENAPI_TITLE, version="1.0.0")
 _repo: DynamoRepository | None = None
 
 
@@ -46,6 +58,18 @@ def _repository() -> DynamoRepository:
         settings = load(ApiSettings)
         _repo = DynamoRepository(boto3.resource("dynamodb").Table(settings.table_name))
     return _repo
+
+
+_config: team_config.CachedConfig | None = None
+
+
+def _team_config() -> TeamConfig:
+    """Routing threshold and SLA settings as admins stored them, re-read at most once a minute."""
+    global _config  # noqa: PLW0603 (one cache per cold start)
+    if _config is None:
+        store = DynamoConfigStore(boto3.resource("dynamodb").Table(load(ApiSettings).table_name))
+        _config = team_config.CachedConfig(lambda: team_config.load(store))
+    return _config.current()
 
 
 class TicketList(BaseModel):
@@ -61,6 +85,12 @@ class TicketDetail(BaseModel):
 
 class CustomerView(BaseModel):
     customer: Customer
+    account: Account | None = Field(
+        description="the company the customer is a contact of, with its first contacts and their roles"
+    )
+    contacts_next_cursor: str | None = Field(description="more contacts: GET /api/accounts/{id}?cursor=")
+    orders: list[OrderSummary] = Field(description="the most recent orders, newest first")
+    orders_next_cursor: str | None = Field(description="older orders: GET /api/customers/{id}/orders?cursor=")
     tickets: list[TicketSummary]
     timeline: list[TimelineEntry]
     next_cursor: str | None
@@ -130,13 +160,16 @@ def get_customer(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(max_length=4096)] = None,
 ) -> CustomerView:
-    """The profile (identities, merge evidence, traits) and the timeline across channels, newest first."""
+    """The 360 view: the profile (identities, merge evidence, traits: orders count, average
+    basket, lifetime value, contacts per channel, last contact), the company account with its
+    contacts and their roles, recent orders, tickets, and the timeline across channels, newest
+    first (``limit``/``cursor`` page the timeline)."""
     _staff()
-    customer, page = customers.profile_with_timeline(_repository(), customer_id, limit, cursor)
-    own = _repository().list_tickets(limit=20, cursor=None, view="customer", who=customer_id)
-    return CustomerView(
-        customer=customer, tickets=own.items, timeline=page.items, next_cursor=page.next_cursor
+    repo = _repository()
+    view = customer_360.customer_360(
+        repo, AccountStore.beside(repo), OrderRepository.beside(repo), customer_id, limit=limit, cursor=cursor
     )
+    return CustomerView(**vars(view))
 
 
 @app.post("/api/customers/<customer_id>/merges/<merged_id>/undo")
@@ -146,12 +179,110 @@ def undo_merge(customer_id: str, merged_id: str) -> Customer:
     return merges.undo_merge(_repository(), SystemClock(), customer_id, merged_id, by=f"agent:{who}")
 
 
+class AccountIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200, description="the company's name")
+    vat_number: str | None = Field(
+        default=None, max_length=32, description="VAT number, e.g. FR40303265045 (spaces and dots ignored)"
+    )
+
+
+class AccountView(BaseModel):
+    account: Account = Field(description="the account with a page of its contacts (by customer id)")
+    next_cursor: str | None = Field(description="the next page of contacts")
+
+
+class ContactIn(BaseModel):
+    name: str | None = Field(
+        default=None, max_length=200, description="default: the contact's current name, else the profile's"
+    )
+    roles: list[ContactRole] = Field(min_length=1, max_length=len(ContactRole), description="each role once")
+    email: str | None = Field(default=None, max_length=320, description="default: the profile's email")
+    phone: str | None = Field(default=None, max_length=32, description="default: the profile's phone")
+
+
+def _accounts() -> AccountStore:
+    return AccountStore.beside(_repository())
+
+
+@app.put("/api/accounts/<account_id>")
+def save_account(account_id: str, account: AccountIn) -> Account:
+    """Create a company account (any staff member), or change an existing one's name or VAT
+    number (supervisors and admins: invoices carry them). Audited."""
+    caller = _caller()
+    return accounts.save_account(
+        _accounts(),
+        SystemClock(),
+        account_id,
+        account.name,
+        account.vat_number,
+        actor=f"agent:{caller.subject}",
+        roles=caller.roles,
+    )
+
+
+@app.get("/api/accounts/<account_id>")
+def get_account(
+    account_id: str,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    cursor: Annotated[str | None, Query(max_length=4096)] = None,
+) -> AccountView:
+    """The company account with its contacts and their roles (``limit``/``cursor`` page the contacts)."""
+    _caller()
+    found, next_cursor = accounts.account_with_contacts(_accounts(), account_id, limit, cursor)
+    return AccountView(account=found, next_cursor=next_cursor)
+
+
+@app.get("/api/accounts/<account_id>/audit")
+def account_audit(
+    account_id: str, limit: Annotated[int, Query(ge=1, le=200)] = 100
+) -> list[AccountAuditEntry]:
+    """Who changed the account or its contacts, and when, newest first."""
+    _caller()
+    return accounts.account_audit(_accounts(), account_id, limit)
+
+
+@app.put("/api/accounts/<account_id>/contacts/<customer_id>")
+def put_contact(account_id: str, customer_id: str, contact: ContactIn) -> Contact:
+    """Make a customer a contact of the company with these roles, or change their card (any
+    staff member: agents learn of new contacts on calls; every change is audited). The customer
+    must exist (404) and be a contact of no other account (409); their profile gets ``account_id``."""
+    caller = _caller()
+    return accounts.put_contact(
+        _accounts(),
+        _repository(),
+        SystemClock(),
+        account_id,
+        customer_id,
+        name=contact.name,
+        roles=contact.roles,
+        email=contact.email,
+        phone=contact.phone,
+        actor=f"agent:{caller.subject}",
+    )
+
+
+class ContactRemoved(BaseModel):
+    account_id: str
+    customer_id: str
+    removed: bool = True
+
+
+@app.delete("/api/accounts/<account_id>/contacts/<customer_id>")
+def remove_contact(account_id: str, customer_id: str) -> ContactRemoved:
+    """The customer stops being a contact of the company (the profile stays). Audited."""
+    caller = _caller()
+    accounts.remove_contact(
+        _accounts(), SystemClock(), account_id, customer_id, actor=f"agent:{caller.subject}"
+    )
+    return ContactRemoved(account_id=account_id, customer_id=customer_id)
+
+
 @app.post("/api/agents/me/next")
 def claim_next() -> Claim:
     """The best waiting ticket for the calling agent: specialties, then backup queues, by
     priority then age; claimed atomically (two agents never get the same ticket)."""
     caller = _caller()
-    claimed = routing.next_ticket(_repository(), SystemClock(), caller.subject, RoutingPolicy())
+    claimed = routing.next_ticket(_repository(), SystemClock(), caller.subject, _team_config().routing)
     if claimed is None:
         raise NotFound("waiting ticket", "in your queues")
     ticket = _repository().get_ticket(claimed.ticket_id)
@@ -185,7 +316,7 @@ def change_ticket(ticket_id: str, change: TicketChange) -> Ticket:
     if change.assignee_id not in (None, caller.subject) and not caller.roles & {"supervisor", "admin"}:
         raise Forbidden("only supervisors reassign a ticket to someone else")
     return ticket_work.update_ticket(
-        _repository(), SystemClock(), ticket_id, change, f"agent:{caller.subject}"
+        _repository(), SystemClock(), ticket_id, change, f"agent:{caller.subject}", sla=_team_config().sla
     )
 
 
@@ -199,7 +330,7 @@ def merge_ticket(ticket_id: str, merge: MergeIn) -> Ticket:
     to the survivor, which is returned."""
     caller = _caller()
     return ticket_work.merge_tickets(
-        _repository(), SystemClock(), ticket_id, merge.into, f"agent:{caller.subject}"
+        _repository(), SystemClock(), ticket_id, merge.into, f"agent:{caller.subject}", sla=_team_config().sla
     )
 
 
@@ -264,15 +395,32 @@ def search_everything(
     return [SearchHit(**vars(hit)) for hit in search.search(_repository(), q, limit)]
 
 
+_openapi_json: str | None = None
+
+
+def _openapi() -> str:
+    """The whole /api/* surface in one document (every function's, merged), built on the first
+    request for it only: the other functions' modules are imported then, not at cold start."""
+    global _openapi_json  # noqa: PLW0603 (one document per container)
+    if _openapi_json is None:
+        _openapi_json = json.dumps(openapi.merged_document(), indent=1)
+    return _openapi_json
+
+
 @app.get("/api/openapi.json", include_in_schema=False)
 def openapi_document() -> Response[str]:
-    """The OpenAPI 3.1 document Powertools generates from these routes and their models."""
+    """The OpenAPI 3.1 document of every /api/* route, from the documents Powertools generates."""
     _caller()
-    return Response(
-        status_code=200,
-        content_type=content_types.APPLICATION_JSON,
-        body=app.get_openapi_json_schema(title=OPENAPI_TITLE, version="1.0.0"),
-    )
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=_openapi())
+
+
+@app.get("/api/docs", include_in_schema=False)
+def swagger_ui(format: Annotated[str | None, Query(max_length=20)] = None) -> Response[str]:
+    """Swagger UI on the same document (``?format=json``: the document itself)."""
+    _caller()
+    if format == "json":
+        return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=_openapi())
+    return Response(status_code=200, content_type="text/html", body=openapi.swagger_page(_openapi()))
 
 
 @app.exception_handler(InvalidInput)
@@ -290,6 +438,11 @@ def _validation(exc: RequestValidationError) -> Response[str]:
 
 
 api_errors.answer_domain_errors(app, NotFound, InvalidCursor, AtCapacity, Conflict, Forbidden)
+
+
+@app.exception_handler(NotAllowed)
+def _not_allowed(error: NotAllowed) -> Response[str]:
+    return api_errors.error(403, str(error))
 
 
 @logger.inject_lambda_context(clear_state=True)
