@@ -76,7 +76,12 @@ class AccountStore(TableOperations):
             items = items[1:]
         else:
             start = cursors.decode(cursor, _TABLE_KEYS).get("after")
-            if not start or start.get(PARTITION_KEY) != account_keys.account_pk(account_id):
+            if (
+                not start
+                or set(start) != _TABLE_KEYS
+                or start[PARTITION_KEY] != account_keys.account_pk(account_id)
+                or not start[SORT_KEY].startswith(account_keys.CONTACT_PREFIX)
+            ):
                 raise InvalidCursor("the cursor is not one this API issued for this account")
             found = self.get_account(account_id)
             if found is None:
