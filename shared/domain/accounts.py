@@ -14,9 +14,10 @@ from pydantic import Field
 
 from shared.domain.common import DomainModel
 from shared.domain.customer import Account, Contact, ContactRole, Customer
-from shared.domain.errors import Conflict, InvalidInput
+from shared.domain.errors import Conflict, InvalidInput, NotFound
 from shared.domain.identity import IdentityKind, InvalidIdentifier, normalize_email, normalize_phone
 
+MAX_CUSTOMER_ID = 64
 MAX_CONTACTS = 500  # per account: the account view pages them; the cap keeps one company bounded
 EDITORS = frozenset({"supervisor", "admin"})  # change an existing account's name or VAT number
 
@@ -51,6 +52,13 @@ def check_account_id(account_id: str) -> None:
                 }
             ]
         )
+
+
+def check_customer_id(customer_id: str) -> None:
+    """Customer ids are short (ULID-shaped): a longer one names no customer (and would make
+    a key DynamoDB refuses)."""
+    if not customer_id or len(customer_id) > MAX_CUSTOMER_ID:
+        raise NotFound("customer", customer_id[:MAX_CUSTOMER_ID] + ("..." if customer_id else ""))
 
 
 def normalize_vat(raw: str | None) -> str | None:

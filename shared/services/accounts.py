@@ -111,6 +111,7 @@ def put_contact(
     """Make the customer a contact of the account with these roles, or change their card.
     404 for an unknown account or customer; 409 if they are a contact of another account."""
     rules.check_account_id(account_id)
+    rules.check_customer_id(customer_id)
 
     def attempt() -> Contact:
         now = clock.now()
@@ -153,6 +154,7 @@ def remove_contact(
 ) -> None:
     """The customer stops being a contact of the account (their profile stays)."""
     rules.check_account_id(account_id)
+    rules.check_customer_id(customer_id)
 
     def attempt() -> None:
         now = clock.now()

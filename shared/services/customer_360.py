@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from shared.adapters.dynamodb.accounts import AccountStore
 from shared.adapters.dynamodb.orders import OrderRepository
+from shared.domain.accounts import check_customer_id
 from shared.domain.common import DomainModel
 from shared.domain.customer import Account, Customer
 from shared.domain.errors import NotFound
@@ -80,6 +81,7 @@ def customer_360(
     limit: int,
     cursor: str | None,
 ) -> CustomerView:
+    check_customer_id(customer_id)
     found = repo.get_customer(customer_id)
     if found is None:
         raise NotFound("customer", customer_id)

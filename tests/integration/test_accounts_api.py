@@ -223,6 +223,13 @@ def test_unknown_customers_and_accounts_answer_404(commerce, lambda_context):
         lambda_context, "PUT", "/api/accounts/acme/contacts/CNOPE", body={"roles": ["billing"]}
     )
     assert status == 404 and body["message"] == "customer CNOPE not found"
+    long_id = "C" * 3000  # longer than any key DynamoDB accepts: no customer, not a failure
+    assert _call(lambda_context, "GET", f"/api/customers/{long_id}")[0] == 404
+    assert (
+        _call(lambda_context, "PUT", f"/api/accounts/acme/contacts/{long_id}", body={"roles": ["other"]})[0]
+        == 404
+    )
+    assert _call(lambda_context, "DELETE", f"/api/accounts/acme/contacts/{long_id}")[0] == 404
 
 
 def test_bad_roles_vat_numbers_and_ids_are_refused_with_what_is_wrong(commerce, lambda_context):
