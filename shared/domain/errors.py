@@ -16,6 +16,11 @@ class Conflict(DomainError):
     """A conditional write lost a race or an invariant would break; the caller may retry."""
 
 
+class StaleWrite(Conflict):
+    """A guarded write lost to a concurrent one: re-read and decide again (unlike a Conflict a
+    rule raises, which re-reading does not change)."""
+
+
 class IdentityTaken(Conflict):
     """An identifier the write tried to claim already belongs to a profile."""
 

@@ -3,38 +3,27 @@
 from __future__ import annotations
 
 from shared.domain import parties
-from shared.domain.errors import Conflict, NotFound
 from shared.domain.parties import PartyIn
 from shared.domain.ticket import Ticket
-from shared.ports import Clock, Repository
-
-ATTEMPTS = 3
+from shared.ports import Clock, Repository, Versioned
+from shared.services.ticket_work import edit_ticket
 
 
 def add_party(repo: Repository, clock: Clock, ticket_id: str, request: PartyIn, actor: str) -> Ticket:
     party = parties.new_party(request, clock.now())
-    for _ in range(ATTEMPTS):
-        found = repo.get_ticket(ticket_id)
-        if found is None:
-            raise NotFound("ticket", ticket_id)
+
+    def write(found: Versioned[Ticket]) -> Ticket:
         after, audit = parties.add_party(found.value, party, actor, clock.now())
-        try:
-            repo.save_parties(found, after, audit, added=parties.links_for(ticket_id, party), removed=[])
-        except Conflict:
-            continue  # the ticket changed meanwhile: add to the new version
+        repo.save_parties(found, after, audit, added=parties.links_for(ticket_id, party), removed=[])
         return after
-    raise Conflict(f"ticket {ticket_id} keeps changing; try again")
+
+    return edit_ticket(repo, ticket_id, write)
 
 
 def remove_party(repo: Repository, clock: Clock, ticket_id: str, party_id: str, actor: str) -> Ticket:
-    for _ in range(ATTEMPTS):
-        found = repo.get_ticket(ticket_id)
-        if found is None:
-            raise NotFound("ticket", ticket_id)
+    def write(found: Versioned[Ticket]) -> Ticket:
         after, party, audit = parties.remove_party(found.value, party_id, actor, clock.now())
-        try:
-            repo.save_parties(found, after, audit, added=[], removed=parties.links_for(ticket_id, party))
-        except Conflict:
-            continue
+        repo.save_parties(found, after, audit, added=[], removed=parties.links_for(ticket_id, party))
         return after
-    raise Conflict(f"ticket {ticket_id} keeps changing; try again")
+
+    return edit_ticket(repo, ticket_id, write)

@@ -3,17 +3,36 @@ an internal note. Optimistic: read the version, apply the rules, write guarded b
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from shared.domain.audit import AuditEntry
 from shared.domain.common import Channel
-from shared.domain.errors import Conflict, NotFound
+from shared.domain.errors import Conflict, NotFound, StaleWrite
 from shared.domain.ids import new_id
 from shared.domain.message import DeliveryStatus, Direction, Message, PartyRole
 from shared.domain.team_config import DEFAULT_SLA_SETTINGS, SlaSettings
 from shared.domain.ticket import Ticket
 from shared.domain.ticket_work import TicketChange, apply_change, merge_into
-from shared.ports import Clock, Repository
+from shared.ports import Clock, Repository, Versioned
 
 ATTEMPTS = 3
+R = TypeVar("R")
+
+
+def edit_ticket(repo: Repository, ticket_id: str, write: Callable[[Versioned[Ticket]], R]) -> R:
+    """Read the ticket and ``write`` a change guarded by the version read; when someone changed
+    it meanwhile (``StaleWrite``), read it again and redo the change (at most ATTEMPTS times).
+    A ``Conflict`` the rules raise is the answer, not retried."""
+    for _ in range(ATTEMPTS):
+        found = repo.get_ticket(ticket_id)
+        if found is None:
+            raise NotFound("ticket", ticket_id)
+        try:
+            return write(found)
+        except StaleWrite:
+            continue
+    raise Conflict(f"ticket {ticket_id} keeps changing; try again")
 
 
 def update_ticket(
@@ -28,27 +47,21 @@ def update_ticket(
     """``sla``: the team's SLA settings, which a status or priority change recomputes the clock with."""
     if change.assignee_id and repo.get_agent(change.assignee_id) is None:
         raise NotFound("agent", change.assignee_id)  # a ticket goes only to someone who can work it
-    for _ in range(ATTEMPTS):
-        found = repo.get_ticket(ticket_id)
-        if found is None:
-            raise NotFound("ticket", ticket_id)
+
+    def write(found: Versioned[Ticket]) -> Ticket:
         after, audit = apply_change(found.value, change, actor, clock.now(), sla.calendar, policy=sla.policy)
         if not audit:
             return found.value  # nothing changed: nothing written
-        try:
-            repo.save_ticket(found, after, audit)
-        except Conflict:
-            continue  # someone changed it meanwhile: apply the change to the new version
+        repo.save_ticket(found, after, audit)
         return after
-    raise Conflict(f"ticket {ticket_id} keeps changing; try again")
+
+    return edit_ticket(repo, ticket_id, write)
 
 
 def add_note(repo: Repository, clock: Clock, ticket_id: str, text: str, agent_id: str) -> Message:
     """An internal note: on the ticket for agents, never shown to the customer or third parties."""
-    for _ in range(ATTEMPTS):
-        found = repo.get_ticket(ticket_id)
-        if found is None:
-            raise NotFound("ticket", ticket_id)
+
+    def write(found: Versioned[Ticket]) -> Message:
         now = clock.now()
         note = Message(
             id=new_id("N"),
@@ -71,13 +84,10 @@ def add_note(repo: Repository, clock: Clock, ticket_id: str, text: str, agent_id
             changes={"message_id": note.id},
             at=now,
         )
-        after = found.value.model_copy(update={"updated_at": now})
-        try:
-            repo.save_ticket(found, after, [audit], note=note)
-        except Conflict:
-            continue
+        repo.save_ticket(found, found.value.model_copy(update={"updated_at": now}), [audit], note=note)
         return note
-    raise Conflict(f"ticket {ticket_id} keeps changing; try again")
+
+    return edit_ticket(repo, ticket_id, write)
 
 
 def merge_tickets(

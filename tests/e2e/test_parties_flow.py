@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import Stack
-from tests.e2e.test_replies_flow import _customer_writes, _wait
+from tests.e2e.test_replies_flow import _customer_writes, _ticket_with, _wait
 
 pytestmark = pytest.mark.e2e
 
@@ -42,14 +42,7 @@ def test_the_carrier_is_added_written_to_and_its_answer_threads_into_the_ticket(
     first = f"Mon colis {tag} est perdu."
     _customer_writes(stack, wa_id, first)
 
-    def ticket_with(text: str) -> dict[str, Any] | None:
-        for ticket in stack.get("/api/tickets?limit=100", headers=headers).json()["items"]:
-            detail = stack.get(f"/api/tickets/{ticket['id']}", headers=headers).json()
-            if any(m["text"] == text for m in detail["messages"]):
-                return detail
-        return None
-
-    ticket_id = _wait(lambda: ticket_with(first), "the customer's ticket")["ticket"]["id"]
+    ticket_id = _wait(lambda: _ticket_with(stack, headers, first), "the customer's ticket")["ticket"]["id"]
     carrier = f"litiges.{tag}@transports.example"
     added = stack.post(
         f"/api/tickets/{ticket_id}/parties",

@@ -35,6 +35,15 @@ def _wait(probe: Callable[[], Any], what: str, timeout: float = 20) -> Any:
     pytest.fail(f"timed out waiting for {what}")
 
 
+def _ticket_with(stack: Stack, headers: dict[str, str], text: str) -> dict[str, Any] | None:
+    """The ticket (with its messages) holding a message of this text, among the newest 100."""
+    for ticket in stack.get("/api/tickets?limit=100", headers=headers).json()["items"]:
+        detail: dict[str, Any] = stack.get(f"/api/tickets/{ticket['id']}", headers=headers).json()
+        if any(m["text"] == text for m in detail["messages"]):
+            return detail
+    return None
+
+
 def _meta_post(stack: Stack, body: dict[str, Any]) -> None:
     raw = json.dumps(body).encode()
     reply = stack.post(
@@ -83,14 +92,8 @@ def test_a_whatsapp_reply_reaches_the_outbox_and_the_ticket_then_its_status(stac
     tag = uuid.uuid4().hex[:6]
     _customer_writes(stack, wa_id, f"Bonjour {tag}, ma commande n'est pas arrivée.")
 
-    def ticket_with(text: str) -> dict[str, Any] | None:
-        for ticket in stack.get("/api/tickets?limit=100", headers=headers).json()["items"]:
-            detail = stack.get(f"/api/tickets/{ticket['id']}", headers=headers).json()
-            if any(m["text"] == text for m in detail["messages"]):
-                return detail
-        return None
-
-    opened = _wait(lambda: ticket_with(f"Bonjour {tag}, ma commande n'est pas arrivée."), "the ticket")
+    first = f"Bonjour {tag}, ma commande n'est pas arrivée."
+    opened = _wait(lambda: _ticket_with(stack, headers, first), "the ticket")
     ticket_id = opened["ticket"]["id"]
 
     answer = f"Bonjour Inès, votre colis {tag} est parti ce matin."
@@ -175,14 +178,9 @@ def test_a_form_is_answered_by_email_and_whatsapp_needs_a_template(stack: Stack)
         "/webhooks/form", body=json.dumps(form).encode(), headers={"content-type": "application/json"}
     ).status in (200, 202)
 
-    def ticket() -> str | None:
-        for item in stack.get("/api/tickets?limit=100", headers=headers).json()["items"]:
-            detail = stack.get(f"/api/tickets/{item['id']}", headers=headers).json()
-            if any(m["text"] == form["message"] for m in detail["messages"]):
-                return str(item["id"])
-        return None
-
-    ticket_id = _wait(ticket, "the form's ticket")
+    ticket_id = _wait(lambda: _ticket_with(stack, headers, form["message"]), "the form's ticket")["ticket"][
+        "id"
+    ]
     refused = stack.post(
         f"/api/tickets/{ticket_id}/replies",
         body=json.dumps({"text": "Bonjour", "channel": "whatsapp"}).encode(),

@@ -12,7 +12,7 @@ from shared.domain.common import Channel
 from shared.domain.identity import IdentityKind
 from shared.domain.inbound import IdentityClaim, InboundMessage, ThreadHints
 from shared.services import customers
-from shared.services.ingest import record_message
+from shared.services.ingest import IngestResult, record_message
 from tests.support import FixedClock, LambdaContext, api_event
 
 PAUL = "3f1c2e9a-0000-4000-8000-00000000a9e1"
@@ -38,6 +38,15 @@ def _message(key: str, claims: list[IdentityClaim], clock: FixedClock, **extra) 
         sent_at=clock.now(),
         **extra,
     )
+
+
+def _carrier_writes(repo: DynamoRepository, clock: FixedClock, key: str, text: str, **extra) -> IngestResult:
+    """An email from the carrier's address (``extra``: e.g. the thread hints of a reply)."""
+    claims = [IdentityClaim(kind=IdentityKind.email, value=CARRIER_EMAIL)]
+    message = _message(
+        f"email:<{key}@transports-rapides.fr>", claims, clock, channel=Channel.email, text=text, **extra
+    )
+    return record_message(repo, clock, message)
 
 
 def _customer_ticket(repo: DynamoRepository, clock: FixedClock) -> str:
@@ -89,6 +98,7 @@ def test_a_party_needs_a_third_party_role_and_a_valid_address(aws, lambda_contex
         "POST", f"/api/tickets/{ticket_id}/parties", {"role": "supplier", "email": CARRIER_EMAIL}
     )
     assert status == 409  # one address is one party: its messages would be ambiguous
+    assert "already has this email or phone" in body["message"]
 
 
 def test_the_carriers_email_in_the_ticket_thread_is_the_carriers_not_the_customers(aws, lambda_context):
@@ -97,18 +107,13 @@ def test_the_carriers_email_in_the_ticket_thread_is_the_carriers_not_the_custome
     carrier = next(p for p in _add_carrier(ticket_id)["parties"] if p["role"] == "carrier")
 
     clock.advance(hours=1)
-    result = record_message(
+    result = _carrier_writes(
         repo,
         clock,
-        _message(
-            "email:<carrier-1@transports-rapides.fr>",
-            [IdentityClaim(kind=IdentityKind.email, value=CARRIER_EMAIL)],
-            clock,
-            channel=Channel.email,
-            subject="Re: colis",
-            text="Le colis est bloqué au dépôt de Lyon.",
-            thread_hints=ThreadHints(plus_tag_ticket=ticket_id),
-        ),
+        "carrier-1",
+        "Le colis est bloqué au dépôt de Lyon.",
+        subject="Re: colis",
+        thread_hints=ThreadHints(plus_tag_ticket=ticket_id),
     )
 
     assert result.ticket_id == ticket_id
@@ -156,17 +161,7 @@ def test_the_customer_never_sees_third_party_exchanges(aws, lambda_context):
     ticket_id = _customer_ticket(repo, clock)
     _add_carrier(ticket_id)
     clock.advance(minutes=5)
-    record_message(
-        repo,
-        clock,
-        _message(
-            "email:<carrier-2@transports-rapides.fr>",
-            [IdentityClaim(kind=IdentityKind.email, value=CARRIER_EMAIL)],
-            clock,
-            channel=Channel.email,
-            text="Livraison refusée par le destinataire",
-        ),
-    )
+    _carrier_writes(repo, clock, "carrier-2", "Livraison refusée par le destinataire")
     ticket = repo.get_ticket(ticket_id)
     assert ticket is not None
 
@@ -188,17 +183,7 @@ def test_a_third_party_answering_ends_the_wait_on_it_and_the_sla_clock_resumes(a
     assert paused.value.sla.paused_since is not None
 
     clock.advance(days=1)
-    record_message(
-        repo,
-        clock,
-        _message(
-            "email:<carrier-3@transports-rapides.fr>",
-            [IdentityClaim(kind=IdentityKind.email, value=CARRIER_EMAIL)],
-            clock,
-            channel=Channel.email,
-            text="Colis retrouvé, livraison demain",
-        ),
-    )
+    _carrier_writes(repo, clock, "carrier-3", "Colis retrouvé, livraison demain")
 
     after = repo.get_ticket(ticket_id)
     assert after is not None
@@ -218,17 +203,7 @@ def test_a_removed_party_no_longer_threads_and_writes_as_anyone_else(aws, lambda
     assert all(p["id"] != carrier["id"] for p in ticket["parties"])
     assert _call("DELETE", f"/api/tickets/{ticket_id}/parties/{carrier['id']}")[0] == 404
 
-    result = record_message(
-        repo,
-        clock,
-        _message(
-            "email:<carrier-4@transports-rapides.fr>",
-            [IdentityClaim(kind=IdentityKind.email, value=CARRIER_EMAIL)],
-            clock,
-            channel=Channel.email,
-            text="Bonjour",
-        ),
-    )
+    result = _carrier_writes(repo, clock, "carrier-4", "Bonjour")
     assert result.ticket_id != ticket_id  # a stranger's email: a new customer and case
     assert result.created_customer
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from shared.domain.errors import Conflict, Duplicate, IdentityTaken
+from shared.domain.errors import Duplicate, IdentityTaken, StaleWrite
 
 
 class TableOperations:
@@ -53,7 +53,7 @@ class TableOperations:
     ) -> None:
         """Run a transaction; its first operation is the dedup record when ``dedup_key`` is set,
         followed by one identity claim per entry of ``identities``. Cancellation reasons become
-        Duplicate, IdentityTaken or Conflict."""
+        Duplicate, IdentityTaken or StaleWrite (a Conflict)."""
         try:
             self._client.transact_write_items(TransactItems=operations)
         except ClientError as error:
@@ -71,5 +71,5 @@ class TableOperations:
             if taken:
                 raise IdentityTaken(taken) from error
             if any(c in ("ConditionalCheckFailed", "TransactionConflict") for c in failed):
-                raise Conflict("a concurrent write changed the records; re-read and retry") from error
+                raise StaleWrite("a concurrent write changed the records; re-read and retry") from error
             raise
