@@ -25,13 +25,30 @@ MAX_PAGE = 100
 R = TypeVar("R")
 
 
+class _LostRace(Exception):
+    """The write's guard failed: what was read changed meanwhile (the cause is the Conflict)."""
+
+    def __init__(self, conflict: Conflict) -> None:
+        super().__init__(str(conflict))
+        self.conflict = conflict
+
+
+def _write(call: Callable[[], None]) -> None:
+    try:
+        call()
+    except Conflict as lost:
+        raise _LostRace(lost) from lost
+
+
 def _retrying(attempt: Callable[[], R]) -> R:
+    """Decide again on fresh reads when the write lost a race; a Conflict a rule raises (another
+    account, a full account) is the answer at once."""
     for remaining in range(ATTEMPTS - 1, -1, -1):
         try:
             return attempt()
-        except Conflict:
+        except _LostRace as lost:
             if not remaining:
-                raise
+                raise lost.conflict from None
     raise AssertionError("unreachable")
 
 
@@ -68,9 +85,9 @@ def save_account(
         account, changes = decided
         audit = _audit(account_id, actor, "created" if found is None else "updated", changes, clock)
         if found is None:
-            store.create_account(account, audit)
+            _write(lambda: store.create_account(account, audit))
         else:
-            store.update_account(account, found.version, audit)
+            _write(lambda: store.update_account(account, found.version, audit))
         return account
 
     return _retrying(attempt)
@@ -129,9 +146,8 @@ def put_contact(
         changes = rules.contact_changes(existing, contact)
         if existing is not None:
             if changes:
-                store.update_contact(
-                    account_id, contact, _audit(account_id, actor, "contact_updated", changes, clock)
-                )
+                audit = _audit(account_id, actor, "contact_updated", changes, clock)
+                _write(lambda: store.update_contact(account_id, contact, audit))
             return contact if changes else existing
         rules.check_capacity(account.value)
         audit = _audit(account_id, actor, "contact_added", changes, clock)
@@ -143,7 +159,7 @@ def put_contact(
             details={"account_id": account_id, "roles": roles_text, "by": actor},
             at=now,
         )
-        store.add_contact(account_id, contact, audit, entry)
+        _write(lambda: store.add_contact(account_id, contact, audit, entry))
         return contact
 
     return _retrying(attempt)
@@ -174,6 +190,6 @@ def remove_contact(
             details={"account_id": account_id, "by": actor},
             at=now,
         )
-        store.remove_contact(account_id, customer_id, audit, entry)
+        _write(lambda: store.remove_contact(account_id, customer_id, audit, entry))
 
     _retrying(attempt)
