@@ -21,6 +21,7 @@ from typing import Any
 import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
 from shared.adapters import api_errors
@@ -352,9 +353,14 @@ def _bad_value(error: ValueError) -> Response[str]:
     return _error(400, str(error).splitlines()[0][:200])
 
 
+@app.exception_handler(RequestValidationError)
+def _validation(exc: RequestValidationError) -> Response[str]:
+    return api_errors.validation_error(exc)
+
+
 api_errors.answer_domain_errors(app, NotFound, Conflict, Forbidden)
 
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return api_errors.refuse_non_json(event) or app.resolve(event, context)

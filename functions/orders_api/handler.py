@@ -14,7 +14,8 @@ from typing import Annotated, Any
 
 import boto3
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import BaseModel
 
@@ -101,9 +102,14 @@ def customer_orders(
     return OrderList(items=page.items, next_cursor=page.next_cursor)
 
 
+@app.exception_handler(RequestValidationError)
+def _validation(exc: RequestValidationError) -> Response[str]:
+    return api_errors.validation_error(exc)
+
+
 api_errors.answer_domain_errors(app, NotFound, InvalidCursor, Conflict, Forbidden)
 
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return api_errors.refuse_non_json(event) or app.resolve(event, context)

@@ -20,9 +20,10 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from itertools import pairwise
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, WithJsonSchema, field_validator, model_validator
 
 from shared.domain.common import DomainModel
 from shared.domain.ticket import Priority, SlaClock
@@ -49,12 +50,27 @@ class Weekday(StrEnum):
         return list(cls)[day.weekday()]
 
 
+# A wall-clock time without a zone. JSON Schema's "time" format is RFC 3339's, which requires an
+# offset: documenting these as such would make every answer that holds them break the contract.
+LocalTime = Annotated[
+    time,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$",
+            "description": "local time HH:MM[:SS], without a time zone",
+            "examples": ["09:00"],
+        }
+    ),
+]
+
+
 class TimeRange(DomainModel):
     """Working time within one local day; ``end`` 00:00 means midnight at the end of the day
     (JSON cannot say 24:00), so 00:00-00:00 is the whole day."""
 
-    start: time
-    end: time
+    start: LocalTime
+    end: LocalTime
 
     @model_validator(mode="after")
     def _ordered(self) -> TimeRange:
