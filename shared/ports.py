@@ -17,6 +17,7 @@ from shared.domain.inbound import InboundEnvelope
 from shared.domain.intake import ContactUpdate, TicketUpdate
 from shared.domain.merge import MergePlan, UndoPlan
 from shared.domain.message import DeliveryStatus, Message
+from shared.domain.order import Order
 from shared.domain.parties import PartyLink
 from shared.domain.search import SearchEntry
 from shared.domain.ticket import Ticket, TicketSummary
@@ -27,6 +28,12 @@ T = TypeVar("T")
 
 class Clock(Protocol):
     def now(self) -> datetime: ...
+
+
+class OrderLookup(Protocol):
+    """Orders by the number a customer quotes (``OrderRepository``)."""
+
+    def orders_by_number(self, number: str) -> list[Order]: ...
 
 
 class InboundQueue(Protocol):

@@ -19,6 +19,7 @@ from shared.adapters.aws.s3_blobs import S3Blobs
 from shared.adapters.aws.stepfunctions import satisfaction_starter
 from shared.adapters.clock import SystemClock
 from shared.adapters.dynamodb.config_store import DynamoConfigStore
+from shared.adapters.dynamodb.orders import OrderRepository
 from shared.adapters.dynamodb.repository import DynamoRepository
 from shared.order_ports import use_satisfaction_starter
 from shared.services import team_config
@@ -31,7 +32,7 @@ metrics = Metrics()
 # Report every failed record (even when all failed) instead of raising: the same retries and
 # DLQ after maxReceiveCount, without a traceback per batch in the logs.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-_wired: tuple[DynamoRepository, SystemClock, dict[Any, Parser]] | None = None
+_wired: tuple[DynamoRepository, OrderRepository, SystemClock, dict[Any, Parser]] | None = None
 _config: team_config.CachedConfig | None = None
 
 
@@ -48,7 +49,7 @@ def _invalid_config(kind: str, problem: str) -> None:
     logger.warning("stored configuration ignored", extra={"kind": kind, "problem": problem})
 
 
-def _wire() -> tuple[DynamoRepository, SystemClock, dict[Any, Parser]]:
+def _wire() -> tuple[DynamoRepository, OrderRepository, SystemClock, dict[Any, Parser]]:
     global _wired  # noqa: PLW0603 (one wiring per cold start)
     if _wired is None:
         settings = load(ProcessorSettings)
@@ -65,15 +66,21 @@ def _wire() -> tuple[DynamoRepository, SystemClock, dict[Any, Parser]]:
             use_satisfaction_starter(
                 satisfaction_starter(boto3.client("stepfunctions"), settings.order_workflow_arn)
             )
-        _wired = (DynamoRepository(table), SystemClock(), parsers)
+        _wired = (DynamoRepository(table), OrderRepository(table), SystemClock(), parsers)
     return _wired
 
 
 def record_handler(record: SQSRecord) -> None:
-    repo, clock, parsers = _wire()
+    repo, orders, clock, parsers = _wire()
     envelope = decode_record(record.body, clock)
     results = process_envelope(
-        repo, clock, envelope, record.message_id, parsers=parsers, playbook=_team_config().playbook()
+        repo,
+        clock,
+        envelope,
+        record.message_id,
+        parsers=parsers,
+        playbook=_team_config().playbook(),
+        orders=orders,
     )
     for result in results:
         if result.duplicate:

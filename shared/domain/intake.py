@@ -9,6 +9,7 @@ from shared.domain.customer import Customer, Identity
 from shared.domain.ids import new_id, stable_id, ticket_reference
 from shared.domain.inbound import InboundMessage
 from shared.domain.message import Direction, Message, PartyRole
+from shared.domain.order import Order
 from shared.domain.priority import DEFAULT_PRIORITY_POLICY, PriorityPolicy, priority_for
 from shared.domain.qualification import DEFAULT_RULES, MessageFields, QualificationRules, qualify
 from shared.domain.sla_policy import (
@@ -187,10 +188,13 @@ def open_ticket(
     now: datetime,
     customer: Customer | None = None,
     playbook: Playbook | None = None,
+    *,
+    order: Order | None = None,
 ) -> Ticket:
-    """A new ticket, qualified (type, topic), prioritised and with its SLA clock running."""
+    """A new ticket, qualified (type, topic; ``order``: the customer's order the message is
+    about), prioritised and with its SLA clock running."""
     rules = playbook or DEFAULT_PLAYBOOK
-    qualification = qualify(MessageFields.from_inbound(message), None, rules.qualification)
+    qualification = qualify(MessageFields.from_inbound(message), order, rules.qualification)
     decision = priority_for(
         qualification.type,
         customer.traits if customer is not None else None,
@@ -206,6 +210,7 @@ def open_ticket(
         subject=message.subject or _summary(message.text, 80) or None,
         channel=message.channel,
         customer_id=customer_id,
+        order_id=order.id if order is not None else None,
         order_number=message.order_number,
         priority=decision.priority,
         status=TicketStatus.new,

@@ -23,7 +23,7 @@ from shared.domain.intake import Playbook
 from shared.domain.message import DeliveryStatus, Direction, Message, PartyRole
 from shared.domain.ticket import TicketType
 from shared.domain.timeline import TimelineEntry
-from shared.ports import Clock, InboundWrite, Repository
+from shared.ports import Clock, InboundWrite, OrderLookup, Repository
 from shared.services.identity_resolution import find_customer
 from shared.services.ingest import IngestResult, record_message, thread_target, with_retries
 
@@ -36,10 +36,13 @@ def record_event(
     event: InboundEvent,
     sleep: Callable[[float], None] = time.sleep,
     playbook: Playbook | None = None,
+    *,
+    orders: OrderLookup | None = None,
 ) -> IngestResult:
-    """``playbook``: the team's rules for new tickets (None: the defaults)."""
+    """``playbook``: the team's rules for new tickets (None: the defaults); ``orders``: see
+    ingest.record_message."""
     if isinstance(event, InboundMessage):
-        return record_message(repo, clock, event, sleep, playbook)
+        return record_message(repo, clock, event, sleep, playbook, orders=orders)
     if isinstance(event, DeliveryStatusUpdate):
         return record_status(repo, event)
     if isinstance(event, ReadWatermark):

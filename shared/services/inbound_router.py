@@ -18,7 +18,7 @@ from shared.adapters.commerce.delivery import source_of as commerce_source_of
 from shared.domain.common import Channel
 from shared.domain.inbound import InboundEnvelope, InboundEvent
 from shared.domain.intake import Playbook
-from shared.ports import Clock, Repository
+from shared.ports import Clock, OrderLookup, Repository
 from shared.services import commerce_sync
 from shared.services.channel_events import record_event
 from shared.services.ingest import IngestResult
@@ -117,10 +117,12 @@ def process_envelope(
     parsers: dict[Channel, Parser] | None = None,
     sleep: Callable[[float], None] = time.sleep,
     playbook: Playbook | None = None,
+    orders: OrderLookup | None = None,
 ) -> list[IngestResult]:
-    """``playbook``: the team's rules for new tickets (None: the defaults)."""
+    """``playbook``: the team's rules for new tickets (None: the defaults); ``orders``: where a
+    new ticket's order is looked up, whose state the qualification rules may test."""
     # Commerce (issue 6): Shopify/WooCommerce deliveries are orders and carts, not messages.
     if commerce_source_of(envelope) is not None:
         return commerce_sync.process_envelope(repo, clock, envelope, sleep=sleep)
     events = events_of(envelope, queue_message_id, parsers or PARSERS)
-    return [record_event(repo, clock, event, sleep, playbook) for event in events]
+    return [record_event(repo, clock, event, sleep, playbook, orders=orders) for event in events]

@@ -15,10 +15,11 @@ from shared.domain.errors import Conflict, Duplicate, IdentityTaken
 from shared.domain.identity import IdentityKind
 from shared.domain.inbound import InboundMessage
 from shared.domain.intake import Playbook
+from shared.domain.order import Order
 from shared.domain.parties import PartyLink
 from shared.domain.search import SearchEntry, SearchKind, entries_for
 from shared.domain.ticket import Party, Ticket
-from shared.ports import Clock, InboundWrite, Repository, Versioned
+from shared.ports import Clock, InboundWrite, OrderLookup, Repository, Versioned
 from shared.services.identity_resolution import find_sender
 from shared.services.merges import merge_linked_profiles
 
@@ -84,12 +85,16 @@ def record_message(
     inbound: InboundMessage,
     sleep: Callable[[float], None] = time.sleep,
     playbook: Playbook | None = None,
+    *,
+    orders: OrderLookup | None = None,
 ) -> IngestResult:
     """Idempotent: a second delivery with the same dedup key changes nothing. A message that
     carries identifiers of two profiles merges them (see shared/services/merges.py). A new
-    ticket follows ``playbook`` (the team's stored rules; None: the defaults)."""
+    ticket follows ``playbook`` (the team's stored rules; None: the defaults); the order it
+    mentions, when it is the customer's own, is read from ``orders`` (one Query, new tickets
+    only) so that rules on the order's state apply."""
     return with_retries(
-        lambda taken: _attempt(repo, clock, inbound, taken, playbook),
+        lambda taken: _attempt(repo, clock, inbound, taken, playbook, orders=orders),
         sleep,
         on_taken=lambda identities: merge_linked_profiles(repo, clock, inbound, identities),
     )
@@ -136,6 +141,8 @@ def _attempt(
     inbound: InboundMessage,
     taken: set[tuple[str, str]],
     playbook: Playbook | None = None,
+    *,
+    orders: OrderLookup | None = None,
 ) -> IngestResult:
     now = clock.now()
     sender = find_sender(repo, inbound)
@@ -159,7 +166,14 @@ def _attempt(
     ticket = (
         current.value
         if current
-        else intake.open_ticket(inbound, customer.id, now, found.value if found else None, playbook)
+        else intake.open_ticket(
+            inbound,
+            customer.id,
+            now,
+            found.value if found else None,
+            playbook,
+            order=_customer_order(orders, inbound, found.value.id if found else None),
+        )
     )
     # A reply threaded onto another customer's case (a third party) does not move our pointer.
     owns_ticket = ticket.customer_id == customer.id
@@ -272,6 +286,18 @@ def _record_party_message(
     )
     return IngestResult(
         ticket_id=ticket.id, message_id=message.id, customer_id=ticket.customer_id, thread_match=case.match
+    )
+
+
+def _customer_order(
+    orders: OrderLookup | None, inbound: InboundMessage, customer_id: str | None
+) -> Order | None:
+    """The order a first message mentions, if it is this (known) customer's: another's order
+    number typed by a stranger says nothing about this request."""
+    if orders is None or customer_id is None or not inbound.order_number:
+        return None
+    return next(
+        (o for o in orders.orders_by_number(inbound.order_number) if o.customer_id == customer_id), None
     )
 
 
