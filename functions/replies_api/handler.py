@@ -23,7 +23,8 @@ import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.models import Example
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from pydantic import BaseModel
 
 from shared.adapters import api_errors
@@ -114,8 +115,21 @@ class ReplySent(BaseModel):
     window_closes_at: datetime | None = None
 
 
+REPLY_EXAMPLES = {
+    "text": Example(
+        summary="A reply on the customer's last channel", value={"text": "Bonjour, c'est réglé."}
+    ),
+    "canned": Example(
+        summary="A canned response, rendered for the channel; the ticket then waits on the customer",
+        value={"canned_id": "bienvenue", "status": "pending_customer"},
+    ),
+}
+
+
 @app.post("/api/tickets/<ticket_id>/replies")
-def post_reply(ticket_id: str, body: ReplyDraft) -> Response[str]:
+def post_reply(
+    ticket_id: str, body: Annotated[ReplyDraft, Body(openapi_examples=REPLY_EXAMPLES)]
+) -> Response[str]:
     """Send a reply on the customer's channel: 201 sent, 409 refused by the channel's rules
     (with what to do instead), 502 refused by the provider, 503 provider unreachable."""
     author = _author()
