@@ -12,7 +12,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-from shared.adapters.auth import Forbidden
+from shared.adapters.auth import STAFF_ROLES, Forbidden, caller_from_event
 from shared.domain.errors import AtCapacity, Conflict, InvalidCursor, NotFound
 
 
@@ -50,6 +50,23 @@ def refuse_non_json(event: dict[str, Any]) -> dict[str, Any] | None:
         "statusCode": 415,
         "headers": {"content-type": "application/json"},
         "body": json.dumps({"message": f"send application/json, not {media!r}"}),
+    }
+
+
+CUSTOMER_SPACE = "/api/portal/"  # routes behind the customer pool's authorizer; all others: staff
+
+
+def refuse_without_staff_role(event: dict[str, Any]) -> dict[str, Any] | None:
+    """A staff route called by someone signed in without a staff role (agent, supervisor,
+    admin) is a 403 before anything is parsed or read; finer role checks stay in the routes.
+    The customer-space routes check the customer's identity themselves."""
+    path = str(event.get("rawPath") or "")
+    if path.startswith(CUSTOMER_SPACE) or caller_from_event(event).roles & STAFF_ROLES:
+        return None
+    return {
+        "statusCode": 403,
+        "headers": {"content-type": "application/json"},
+        "body": json.dumps({"message": f"this needs one of the roles: {', '.join(sorted(STAFF_ROLES))}"}),
     }
 
 
