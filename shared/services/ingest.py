@@ -16,6 +16,7 @@ from shared.domain.identity import IdentityKind
 from shared.domain.inbound import InboundMessage
 from shared.domain.intake import Playbook
 from shared.domain.order import Order
+from shared.domain.order_reference import order_number_in
 from shared.domain.parties import PartyLink
 from shared.domain.search import SearchEntry, SearchKind, entries_for
 from shared.domain.ticket import Party, Ticket
@@ -145,6 +146,10 @@ def _attempt(
     orders: OrderLookup | None = None,
 ) -> IngestResult:
     now = clock.now()
+    if inbound.order_number is None:  # channels without an order field: the number in the words
+        quoted = order_number_in(inbound.subject, inbound.text)
+        if quoted:
+            inbound = inbound.model_copy(update={"order_number": quoted})
     sender = find_sender(repo, inbound)
     found = sender.customer
     current, match = thread_target(repo, inbound, found.value if found else None)

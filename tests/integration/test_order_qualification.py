@@ -10,10 +10,14 @@ from decimal import Decimal
 from functions.inbound_processor.handler import handler
 from shared.adapters.dynamodb.orders import OrderRepository
 from shared.adapters.dynamodb.repository import DynamoRepository
+from shared.domain.common import Channel
+from shared.domain.identity import IdentityKind
+from shared.domain.inbound import IdentityClaim, InboundMessage
 from shared.domain.order import Order, OrderSource, Payment, PaymentStatus
 from shared.domain.ticket import TicketStatus
 from shared.domain.ticket_work import TicketChange
 from shared.services import ticket_work
+from shared.services.ingest import record_message
 from tests.support import FixedClock, load_event
 
 NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
@@ -85,3 +89,29 @@ def test_another_customers_order_number_says_nothing_about_the_request(aws, lamb
     assert ticket is not None
     assert ticket.value.order_id is None
     assert ticket.value.topic.value != "billing"
+
+
+def test_an_order_number_quoted_in_an_sms_links_the_customers_order(aws, lambda_context):
+    repo = DynamoRepository(aws["table"])
+    customer_id = _first_contact_then_solved(repo, lambda_context)
+    OrderRepository(aws["table"]).create_order(_order(customer_id, PaymentStatus.failed))
+    clock = FixedClock()
+
+    result = record_message(
+        repo,
+        clock,
+        InboundMessage(
+            dedup_key="sms:quoted-order",
+            channel=Channel.sms,
+            identities=[IdentityClaim(kind=IdentityKind.phone, value="+33698765432")],  # the form's phone
+            text="Bonjour, ma commande n° 1001 est bloquée",
+            sent_at=clock.now(),
+        ),
+        orders=OrderRepository(aws["table"]),
+    )
+
+    ticket = repo.get_ticket(result.ticket_id or "")
+    assert ticket is not None
+    assert ticket.value.customer_id == customer_id
+    assert (ticket.value.order_number, ticket.value.order_id) == ("#1001", "O-1001")
+    assert ticket.value.topic.value == "billing"
