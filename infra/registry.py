@@ -440,6 +440,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
             Route("POST", "/api/portal/messages", auth="customer"),
             Route("GET", "/api/portal/tickets", auth="customer"),
             Route("GET", "/api/portal/tickets/{ticket_id}", auth="customer"),
+            Route("POST", "/api/portal/tickets/{ticket_id}/rating", auth="customer"),
         ),
         env={**TABLE_ENV, "INBOUND_QUEUE_URL": Ref("queue:inbound", "url")},
         grants=(Grant("queue:inbound", "send"), Grant("table", "read")),

@@ -15,6 +15,7 @@ from shared.domain.audit import AuditEntry
 from shared.domain.customer import Customer, Identity
 from shared.domain.inbound import InboundEnvelope
 from shared.domain.intake import ContactUpdate, TicketUpdate
+from shared.domain.kpi import KpiIncrement
 from shared.domain.merge import MergePlan, UndoPlan
 from shared.domain.message import DeliveryStatus, Message
 from shared.domain.order import Order
@@ -167,6 +168,10 @@ class Repository(Protocol):
     def queue_heads(self, topic: str, per_shard: int) -> list[QueueHead]: ...
 
     def claim(self, head: QueueHead, topic: str, agent: Agent, audit: AuditEntry) -> None: ...
+
+    def add_kpis(self, increments: list[KpiIncrement]) -> None:
+        """Counters added on write (one UpdateItem per scope and day)."""
+        ...
 
     def save_ticket(
         self, before: Versioned[Ticket], after: Ticket, audit: list[AuditEntry], note: Message | None = None

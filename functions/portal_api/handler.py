@@ -10,17 +10,17 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from shared.adapters import api_errors
 from shared.adapters.aws.sqs import SqsInboundQueue
 from shared.adapters.channels.portal import PortalAuthor, PortalMessageIn
 from shared.adapters.clock import SystemClock
 from shared.adapters.dynamodb.repository import DynamoRepository
-from shared.domain.errors import NotFound
+from shared.domain.errors import Conflict, NotFound
 from shared.domain.message import Message
-from shared.domain.ticket import TicketSummary
-from shared.services import customers, portal
+from shared.domain.ticket import TicketRating, TicketSummary
+from shared.services import customers, portal, rating
 from shared.settings import PortalSettings, load
 
 logger = Logger()
@@ -94,6 +94,21 @@ def my_ticket(ticket_id: str) -> MyTicket:
     return MyTicket(ticket=summary, messages=messages)
 
 
+class RatingIn(BaseModel):
+    score: int = Field(ge=1, le=5, description="1 (very dissatisfied) to 5 (very satisfied)")
+    comment: str | None = Field(default=None, max_length=1000)
+
+
+@app.post("/api/portal/tickets/<ticket_id>/rating")
+def rate_my_ticket(ticket_id: str, body: RatingIn) -> TicketRating:
+    """Rate one of your solved tickets (once): it counts in the team's satisfaction (CSAT)."""
+    _, clock, repo = _wire()
+    customer_id = customers.portal_customer_id(repo, _author().subject)
+    if customer_id is None:
+        raise NotFound("ticket", ticket_id)
+    return rating.rate_ticket(repo, clock, customer_id, ticket_id, score=body.score, comment=body.comment)
+
+
 @app.exception_handler(ValueError)
 def _invalid(error: ValueError) -> Response[str]:
     return Response(400, content_types.APPLICATION_JSON, json.dumps({"message": str(error)}))
@@ -104,7 +119,7 @@ def _validation(exc: RequestValidationError) -> Response[str]:
     return api_errors.validation_error(exc)
 
 
-api_errors.answer_domain_errors(app, NotFound)
+api_errors.answer_domain_errors(app, NotFound, Conflict)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -10,7 +10,9 @@ sums and counts. What counts, and when:
   set by it, which a reply to a third party never does): ``first_responses`` and
   ``first_response_seconds``, on the day of the reply;
 * a solved ticket: ``resolved``, ``resolution_seconds``, ``sla_met`` or ``sla_breached``;
-* a satisfaction survey answer: ``csat_answers``, ``csat_score_sum``, ``csat_satisfied`` (4 or 5).
+* a satisfaction survey answer (an order's, for the team and the technician) or a customer's
+  rating of a solved ticket (for the team, its queue, channel and agent): ``csat_answers``,
+  ``csat_score_sum``, ``csat_satisfied`` (4 or 5).
 """
 
 from __future__ import annotations
@@ -74,6 +76,18 @@ def on_csat(score: int, technician_id: str | None, at: datetime) -> list[KpiIncr
     if score >= SATISFIED_FROM:
         counters["csat_satisfied"] = 1
     scopes = ["all", *([f"technician:{technician_id}"] if technician_id else [])]
+    return [KpiIncrement(day=day_of(at), scope=scope, counters=counters) for scope in scopes]
+
+
+def on_rating(ticket: Ticket, score: int, at: datetime) -> list[KpiIncrement]:
+    """A customer's rating of a solved ticket (1-5): the team, the ticket's queue and channel,
+    and the agent who held it, on the day it was given."""
+    counters = {"csat_answers": 1, "csat_score_sum": score}
+    if score >= SATISFIED_FROM:
+        counters["csat_satisfied"] = 1
+    scopes = ["all", f"queue:{ticket.topic.value}", f"channel:{ticket.channel.value}"]
+    if ticket.assignee_id:
+        scopes.append(f"agent:{ticket.assignee_id}")
     return [KpiIncrement(day=day_of(at), scope=scope, counters=counters) for scope in scopes]
 
 

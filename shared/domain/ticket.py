@@ -112,6 +112,14 @@ def default_sla(priority: Priority, opened_at: datetime) -> SlaClock:
     )
 
 
+class TicketRating(DomainModel):
+    """The customer's satisfaction with a solved ticket (CSAT), given once."""
+
+    score: int = Field(ge=1, le=5)
+    comment: str | None = Field(default=None, max_length=1000)
+    at: datetime
+
+
 class Ticket(DomainModel):
     id: str  # the short reference customers quote ([#K7M3Q9XA])
     subject: str | None = None
@@ -133,6 +141,7 @@ class Ticket(DomainModel):
     last_inbound_channel: Channel | None = None
     merged_into: str | None = None
     merged_from: list[str] = Field(default_factory=list)  # tickets merged into this one
+    rating: TicketRating | None = None  # the customer's CSAT once solved
     created_at: datetime
     updated_at: datetime
 
