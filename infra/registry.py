@@ -398,6 +398,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
             Route("GET", "/api/tickets/{ticket_id}/audit", auth="staff"),
             Route("POST", "/api/agents/me/next", auth="staff"),
             Route("GET", "/api/agents/me", auth="staff"),
+            Route("GET", "/api/queues", auth="staff"),
             Route("PUT", "/api/admin/agents/{agent_id}", auth="staff"),
             Route("GET", "/api/search", auth="staff"),
             Route("GET", "/api/kpis", auth="staff"),

@@ -29,6 +29,7 @@ from shared.domain.errors import AtCapacity, Conflict, InvalidCursor, InvalidInp
 from shared.domain.kpi import KpiView
 from shared.domain.message import Message
 from shared.domain.parties import PartyIn
+from shared.domain.routing import QueueView, queue_views
 from shared.domain.team_config import TeamConfig
 from shared.domain.ticket import Ticket, TicketStatus, TicketSummary, Topic
 from shared.domain.ticket_work import TicketChange
@@ -288,6 +289,15 @@ def claim_next() -> Claim:
     ticket = _repository().get_ticket(claimed.ticket_id)
     assert ticket is not None
     return Claim(ticket=ticket.value, queues_tried=[t.value for t in claimed.queues_tried])
+
+
+@app.get("/api/queues")
+def list_queues() -> list[QueueView]:
+    """The topic queues: their names and thresholds (set by supervisors in the routing policy)
+    and how many tickets wait in each (counters kept on write, one read per queue)."""
+    _caller()
+    backlog = _repository().queue_backlog([t.value for t in Topic])
+    return queue_views(_team_config().routing, backlog)
 
 
 @app.get("/api/agents/me")

@@ -12,6 +12,7 @@ from shared.domain.routing import RoutingPolicy, queue_order
 from shared.domain.ticket import Topic
 from shared.ports import Clock, QueueHead, Repository
 
+CLAIM_ROUNDS = 3
 HEADS_PER_SHARD = 3  # candidates read per queue shard: bounded work whatever the backlog
 
 
@@ -24,7 +25,9 @@ class Claimed:
 
 def next_ticket(repo: Repository, clock: Clock, agent_id: str, policy: RoutingPolicy) -> Claimed | None:
     """Queues in the agent's order (see queue_order); in each, the heads of every shard by
-    priority then age. A head another agent claimed first is skipped; none left -> None."""
+    priority then age. A head another agent claimed first is skipped; when all the heads read
+    were taken, the heads are read again (at most CLAIM_ROUNDS times: a rush of agents on one
+    queue); none left -> None."""
     found = repo.get_agent(agent_id)
     if found is None:
         raise NotFound("agent", agent_id)
@@ -32,11 +35,16 @@ def next_ticket(repo: Repository, clock: Clock, agent_id: str, policy: RoutingPo
     backlog = {Topic(k): v for k, v in repo.queue_backlog([t.value for t in agent.backup_queues]).items()}
     order = queue_order(agent, backlog, policy)
     for topic in order:
-        for head in repo.queue_heads(topic.value, HEADS_PER_SHARD):
-            if _try_claim(repo, clock, head, topic, agent):
-                return Claimed(
-                    ticket_id=head.ticket_id, topic=topic, queues_tried=order[: order.index(topic) + 1]
-                )
+        for _ in range(CLAIM_ROUNDS):
+            heads = repo.queue_heads(topic.value, HEADS_PER_SHARD)
+            for head in heads:
+                if _try_claim(repo, clock, head, topic, agent):
+                    return Claimed(
+                        ticket_id=head.ticket_id, topic=topic, queues_tried=order[: order.index(topic) + 1]
+                    )
+            if not heads:
+                break
+            # Every head read went to other agents meanwhile: tickets behind them may be waiting.
     return None
 
 

@@ -199,7 +199,7 @@ def test_a_stale_version_is_a_409_and_nothing_is_overwritten(aws):
 
     assert status == 409
     assert "now version 1" in body["message"]
-    assert _admin("GET", "/api/admin/routing")[1]["policy"] == {"backup_threshold": 8}
+    assert _admin("GET", "/api/admin/routing")[1]["policy"] == {"backup_threshold": 8, "queues": {}}
     assert (
         _admin("PUT", "/api/admin/routing", {"version": 1, "policy": {"backup_threshold": 3}})[1]["version"]
         == 2
@@ -212,7 +212,7 @@ def test_delete_brings_the_defaults_back_as_a_new_version(aws):
     status, body = _admin("DELETE", "/api/admin/routing", query="version=1")
 
     assert status == 200
-    assert (body["version"], body["is_default"], body["policy"]) == (2, True, {"backup_threshold": 20})
+    assert (body["version"], body["is_default"], body["policy"]) == (2, True, {"backup_threshold": 20, "queues": {}})
     assert _admin("GET", "/api/admin/routing")[1]["version"] == 2
     assert _admin("DELETE", "/api/admin/routing", query="version=1")[0] == 409
     assert _admin("PUT", "/api/admin/routing", {"version": 2, "policy": {"backup_threshold": 6}})[0] == 200
@@ -351,3 +351,52 @@ def test_back_office_tickets_follow_the_stored_sla_policy(aws, monkeypatch):
 
     sla = DynamoRepository(aws["table"]).get_ticket(ticket_id).value.sla
     assert sla.first_response_due_at - clock.now() == timedelta(minutes=20)
+
+
+def test_supervisors_name_the_queues_and_give_one_its_own_threshold(aws):
+    repo, clock = DynamoRepository(aws["table"]), FixedClock()
+    billing = [_waiting(repo, clock, 20 + n, Topic.billing) for n in range(3)]
+    _waiting(repo, clock, 30, Topic.delivery)
+    repo.save_agent(
+        Agent(
+            id=AGENT_SUB,
+            name="Paul",
+            email="paul@guichet.example",
+            skills=[Topic.delivery],
+            backup_queues=[Topic.billing],
+            capacity=5,
+        )
+    )
+    policy = {
+        "backup_threshold": 20,  # the team's: billing's 3 waiting would not call Paul in
+        "queues": {"billing": {"name": "Facturation", "backup_threshold": 2}},
+    }
+    status, _ = _admin("PUT", "/api/admin/routing", {"version": 0, "policy": policy}, "[supervisor]")
+    assert status == 200
+
+    listed = agent_api(api_event("agent_api/list_tickets", "GET", "/api/queues"), LambdaContext())
+    queues = {q["id"]: q for q in json.loads(listed["body"])}
+    assert queues["billing"] == {
+        "id": "billing",
+        "name": "Facturation",
+        "description": None,
+        "waiting": 3,
+        "backup_threshold": 2,
+        "overloaded": True,
+    }
+    assert queues["delivery"]["name"] == "Delivery"
+    assert (queues["delivery"]["waiting"], queues["delivery"]["backup_threshold"]) == (1, 20)
+
+    claim = agent_api(api_event("agent_api/list_tickets", "POST", "/api/agents/me/next"), LambdaContext())
+    assert json.loads(claim["body"])["ticket"]["id"] == billing[0]  # over its own threshold: first
+
+
+def test_a_queue_threshold_is_checked_like_the_teams(aws):
+    policy = {"backup_threshold": 5, "queues": {"billing": {"backup_threshold": -1}}}
+    status, body = _admin("PUT", "/api/admin/routing", {"version": 0, "policy": policy}, "[supervisor]")
+    assert status == 422
+    assert "backup_threshold" in body["message"]
+    status, body = _admin(
+        "PUT", "/api/admin/routing", {"version": 0, "policy": {"queues": {"nowhere": {}}}}, "[supervisor]"
+    )
+    assert status == 422  # only the topics' queues exist
