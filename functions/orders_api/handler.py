@@ -112,8 +112,4 @@ api_errors.answer_domain_errors(app, NotFound, InvalidCursor, Conflict, Forbidde
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return (
-        api_errors.refuse_without_staff_role(event)
-        or api_errors.refuse_non_json(event)
-        or app.resolve(event, context)
-    )
+    return api_errors.answer_staff_api(app, event, context)

@@ -70,6 +70,15 @@ def refuse_without_staff_role(event: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
+def answer_staff_api(app: Any, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The entry point of a staff /api/* function: the role gate, JSON only, then the routes."""
+    screened = refuse_without_staff_role(event) or refuse_non_json(event)
+    if screened is not None:
+        return screened
+    answer: dict[str, Any] = app.resolve(event, context)
+    return answer
+
+
 # The status each domain error answers with, body {"message": str(error)}, in every API.
 DOMAIN_STATUSES: dict[type[Exception], int] = {
     NotFound: 404,

@@ -234,18 +234,6 @@ class AccountStore(TableOperations):
         )
 
     @staticmethod
-    def _timeline_item(customer_id: str, entry: TimelineEntry) -> dict[str, Any]:
-        """The same item shape as the repository's timeline entries (one timeline per customer)."""
-        return to_item(
-            entry,
-            "timeline",
-            {
-                PARTITION_KEY: keys.customer_pk(customer_id),
-                SORT_KEY: keys.timeline_sk(iso(entry.at), entry.event_id),
-            },
-        )
-
-    @staticmethod
     def _account_keys(account_id: str) -> dict[str, str]:
         return {PARTITION_KEY: account_keys.account_pk(account_id), SORT_KEY: account_keys.ACCOUNT_SK}
 

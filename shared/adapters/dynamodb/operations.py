@@ -6,7 +6,12 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from shared.adapters.dynamodb import keys
+from shared.adapters.dynamodb.items import to_item
+from shared.adapters.dynamodb.schema import PARTITION_KEY, SORT_KEY
+from shared.domain.common import iso
 from shared.domain.errors import Duplicate, IdentityTaken, StaleWrite
+from shared.domain.timeline import TimelineEntry
 
 
 class TableOperations:
@@ -44,6 +49,18 @@ class TableOperations:
         if names:
             update["ExpressionAttributeNames"] = names
         return {"Update": update}
+
+    @staticmethod
+    def _timeline_item(customer_id: str, entry: TimelineEntry) -> dict[str, Any]:
+        """A customer's timeline entry: one timeline per customer, whichever store writes it."""
+        return to_item(
+            entry,
+            "timeline",
+            {
+                PARTITION_KEY: keys.customer_pk(customer_id),
+                SORT_KEY: keys.timeline_sk(iso(entry.at), entry.event_id),
+            },
+        )
 
     def _transact(
         self,

@@ -574,18 +574,6 @@ class OrderRepository(TableOperations):
         )
 
     @staticmethod
-    def _timeline_item(customer_id: str, entry: TimelineEntry) -> dict[str, Any]:
-        """The same item shape as DynamoRepository's timeline entries (one timeline per customer)."""
-        return to_item(
-            entry,
-            "timeline",
-            {
-                PARTITION_KEY: keys.customer_pk(customer_id),
-                SORT_KEY: keys.timeline_sk(iso(entry.at), entry.event_id),
-            },
-        )
-
-    @staticmethod
     def _order_key(order_id: str) -> dict[str, str]:
         return {PARTITION_KEY: order_keys.order_pk(order_id), SORT_KEY: order_keys.ORDER_SK}
 

@@ -174,18 +174,7 @@ class OutboundStore(KpiCounters):  # TableOperations, plus add_kpis
             )
         operations += self._ticket_write(write)
         if message.customer_id:
-            operations.append(
-                self._put(
-                    to_item(
-                        write.timeline,
-                        "timeline",
-                        {
-                            PARTITION_KEY: keys.customer_pk(message.customer_id),
-                            SORT_KEY: keys.timeline_sk(iso(write.timeline.at), write.timeline.event_id),
-                        },
-                    )
-                )
-            )
+            operations.append(self._put(self._timeline_item(message.customer_id, write.timeline)))
         operations.append(
             self._put(
                 to_item(

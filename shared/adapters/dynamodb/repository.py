@@ -663,16 +663,6 @@ class DynamoRepository(KpiCounters):  # TableOperations, plus add_kpis
             for i in response.get("Items", [])
         ]
 
-    def _timeline_item(self, customer_id: str, entry: TimelineEntry) -> dict[str, Any]:
-        return to_item(
-            entry,
-            "timeline",
-            {
-                PARTITION_KEY: keys.customer_pk(customer_id),
-                SORT_KEY: keys.timeline_sk(iso(entry.at), entry.event_id),
-            },
-        )
-
     # ------------------------------------------------------------------ merges
     def merge_customers(self, plan: MergePlan) -> None:
         """One transaction: the merged profile points to the survivor, its identity records

@@ -673,18 +673,6 @@ class WorkflowStore(KpiCounters):  # TableOperations, plus add_kpis
                 raise Conflict("DynamoDB kept keys unprocessed; retry later")
         return found
 
-    @staticmethod
-    def _timeline_item(customer_id: str, entry: TimelineEntry) -> dict[str, Any]:
-        """The same item shape as the repository's timeline entries (one timeline per customer)."""
-        return to_item(
-            entry,
-            "timeline",
-            {
-                PARTITION_KEY: keys.customer_pk(customer_id),
-                SORT_KEY: keys.timeline_sk(iso(entry.at), entry.event_id),
-            },
-        )
-
 
 def _code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
