@@ -58,8 +58,8 @@ def test_a_whatsapp_request_is_qualified_claimed_seen_in_360_and_answered(tmp_pa
         canned = {
             "id": "box-restart",
             "title": "Redémarrer la box",
-            "body": "Bonjour {{customer.first_name | \"\"}}, débranchez la box 10 secondes puis rebranchez-la "
-            "(dossier {{ticket.id}}).",
+            "body": 'Bonjour {{customer.first_name | ""}}, débranchez la box 10 secondes puis '
+            "rebranchez-la (dossier {{ticket.id}}).",
         }
         assert _json(stack, "PUT", "/api/admin/canned/box-restart", admin, canned)[0] == 200
 

@@ -212,7 +212,8 @@ def test_delete_brings_the_defaults_back_as_a_new_version(aws):
     status, body = _admin("DELETE", "/api/admin/routing", query="version=1")
 
     assert status == 200
-    assert (body["version"], body["is_default"], body["policy"]) == (2, True, {"backup_threshold": 20, "queues": {}})
+    defaults = {"backup_threshold": 20, "queues": {}}
+    assert (body["version"], body["is_default"], body["policy"]) == (2, True, defaults)
     assert _admin("GET", "/api/admin/routing")[1]["version"] == 2
     assert _admin("DELETE", "/api/admin/routing", query="version=1")[0] == 409
     assert _admin("PUT", "/api/admin/routing", {"version": 2, "policy": {"backup_threshold": 6}})[0] == 200
