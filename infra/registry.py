@@ -414,10 +414,13 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         handler="functions.admin_api.handler.handler",
         description="Admins' and supervisors' configuration: qualification rules, SLAs, priority, routing",
         settings="shared.settings.ApiSettings",
-        routes=tuple(
-            Route(method, f"/api/admin/{resource}", auth="staff")
-            for resource in ("qualification-rules", "sla-policies", "priority-policy", "routing")
-            for method in ("GET", "PUT", "DELETE")
+        routes=(
+            *(
+                Route(method, f"/api/admin/{resource}", auth="staff")
+                for resource in ("qualification-rules", "sla-policies", "priority-policy", "routing")
+                for method in ("GET", "PUT", "DELETE")
+            ),
+            Route("GET", "/api/admin/history", auth="staff"),
         ),
         env={**TABLE_ENV},
         grants=(Grant("table", "read_write"),),  # the CONFIG partition only, by its code

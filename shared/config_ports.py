@@ -16,6 +16,7 @@ class StoredDocument:
     document: str | None
     updated_at: datetime | None = None
     updated_by: str | None = None
+    action: str | None = None  # history entries: "saved" or "reset"
 
 
 class ConfigStore(Protocol):
@@ -25,6 +26,10 @@ class ConfigStore(Protocol):
 
     def get(self, kind: str) -> StoredDocument | None:
         """One document, strongly consistent (what an admin edits next)."""
+        ...
+
+    def history(self, kind: str, limit: int) -> list[StoredDocument]:
+        """The versions of one document, newest first (at most ``limit``)."""
         ...
 
     def write(

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import boto3
 from aws_lambda_powertools import Logger
@@ -98,6 +98,37 @@ VersionQuery = Annotated[
     int | None, Query(ge=0, description="The version read; omitted: reset whatever is stored")
 ]
 EXPECTED_VERSION = "The version this edit starts from (the one GET returned); 409 if another was saved since"
+
+
+# ------------------------------------------------------------------ history
+class HistoryEntry(BaseModel):
+    version: int
+    action: str | None = Field(description="saved, or reset (back to the defaults)")
+    updated_at: datetime | None = None
+    updated_by: str | None = None
+    document: dict[str, Any] | None = Field(description="what was stored (None: the defaults)")
+
+
+@app.get("/api/admin/history")
+def configuration_history(
+    document: Annotated[
+        Literal["qualification_rules", "sla_policy", "priority_policy", "routing_policy"], Query()
+    ],
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> list[HistoryEntry]:
+    """Every version of one configuration document, newest first: who changed it, when, and
+    what it said (to compare, or to restore by a PUT of an older document)."""
+    _caller(READERS)
+    return [
+        HistoryEntry(
+            version=entry.version,
+            action=entry.action,
+            updated_at=entry.updated_at,
+            updated_by=entry.updated_by,
+            document=json.loads(entry.document) if entry.document else None,
+        )
+        for entry in team_config.history(_config_store(), document, limit)
+    ]
 
 
 # ------------------------------------------------------------------ qualification rules

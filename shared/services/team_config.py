@@ -19,7 +19,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 
 from shared.config_ports import ConfigStore, StoredDocument
-from shared.domain.errors import InvalidInput
+from shared.domain.errors import InvalidInput, NotFound
 from shared.domain.intake import Playbook
 from shared.domain.team_config import (
     MAX_DOCUMENT_BYTES,
@@ -27,6 +27,7 @@ from shared.domain.team_config import (
     QUALIFICATION,
     ROUTING,
     SLA,
+    SPECS,
     ConfigSpec,
     Setting,
     TeamConfig,
@@ -90,6 +91,13 @@ def reset(
         expected_version = current.version
     stored = store.write(spec.kind, None, expected_version, by, clock.now())
     return _setting(spec, stored)
+
+
+def history(store: ConfigStore, kind: str, limit: int) -> list[StoredDocument]:
+    """Who changed a document, when, and what it said (newest first): what to restore from."""
+    if kind not in {spec.kind for spec in SPECS}:
+        raise NotFound("configuration document", kind)
+    return store.history(kind, limit)
 
 
 def load(store: ConfigStore, on_invalid: Callable[[str, str], None] | None = None) -> TeamConfig:

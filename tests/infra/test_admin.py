@@ -28,5 +28,5 @@ def test_every_admin_route_needs_a_staff_token(synth: Synthesized) -> None:
         for res in synth.of_type("AWS::ApiGatewayV2::Route").values()
         if res["Properties"]["RouteKey"] in keys
     ]
-    assert len(routes) == len(keys) == 12
+    assert len(routes) == len(keys) == 13
     assert {props["AuthorizationType"] for props in routes} == {"JWT"}

@@ -248,7 +248,7 @@ def test_every_admin_route_is_behind_the_staff_jwt_authorizer():
     (tests/infra/test_api.py checks that each staff route has it)."""
     routes = registry.function("admin_api").routes
     assert {r.auth for r in routes} == {"staff"}
-    assert len(routes) == 12
+    assert len(routes) == 13
 
 
 def _rules_with(rule: dict) -> dict:
@@ -401,3 +401,19 @@ def test_a_queue_threshold_is_checked_like_the_teams(aws):
         "PUT", "/api/admin/routing", {"version": 0, "policy": {"queues": {"nowhere": {}}}}, "[supervisor]"
     )
     assert status == 422  # only the topics' queues exist
+
+
+def test_the_history_of_a_document_says_who_changed_what_newest_first(aws):
+    assert _admin("PUT", "/api/admin/routing", {"version": 0, "policy": {"backup_threshold": 8}})[0] == 200
+    assert _admin("DELETE", "/api/admin/routing", query="version=1")[0] == 200
+
+    status, history = _admin(
+        "GET", "/api/admin/history", query="document=routing_policy", groups="[supervisor]"
+    )
+
+    assert status == 200
+    assert [(h["version"], h["action"]) for h in history] == [(2, "reset"), (1, "saved")]
+    assert history[1]["document"] == {"backup_threshold": 8, "queues": {}}
+    assert history[0]["document"] is None
+    assert _admin("GET", "/api/admin/history", query="document=nothing")[0] == 422
+    assert _admin("GET", "/api/admin/history", query="document=routing_policy", groups="[agent]")[0] == 403

@@ -53,6 +53,16 @@ class DynamoConfigStore(TableOperations):
         ).get("Item")
         return _document(item) if item else None
 
+    def history(self, kind: str, limit: int) -> list[StoredDocument]:
+        response = self._table.query(
+            KeyConditionExpression="#pk = :pk AND begins_with(#sk, :prefix)",
+            ExpressionAttributeNames={"#pk": PARTITION_KEY, "#sk": SORT_KEY},
+            ExpressionAttributeValues={":pk": CONFIG_PK, ":prefix": f"{HISTORY_PREFIX}{kind}#"},
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        return [_document(item) for item in response.get("Items", [])]
+
     def write(
         self, kind: str, document: str | None, expected_version: int, by: str, at: datetime
     ) -> StoredDocument:
@@ -97,4 +107,5 @@ def _document(item: dict[str, Any]) -> StoredDocument:
         document=str(item["document"]) if "document" in item else None,
         updated_at=datetime.fromisoformat(str(updated_at).replace("Z", "+00:00")) if updated_at else None,
         updated_by=str(item["updated_by"]) if item.get("updated_by") else None,
+        action=str(item["action"]) if item.get("action") else None,
     )
