@@ -31,6 +31,9 @@ class MergeEvidence(DomainModel):
     merged_by: str = "system"
     moved_identities: list[Identity] = Field(default_factory=list)  # what undo gives back
     moved_contacts: dict[Channel, int] = Field(default_factory=dict)
+    # The company the merged profile was a contact of, which the survivor (in none) joined; the
+    # account's contact item keeps naming the merged id, which leads here as tickets' ids do.
+    moved_account_id: str | None = None
     undone_at: datetime | None = None
     undone_by: str | None = None
 

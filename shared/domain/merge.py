@@ -34,6 +34,7 @@ class UndoPlan:
     evidence: MergeEvidence
     remaining_identities: list[Identity]
     timeline: TimelineEntry
+    leaves_account: bool = False  # the survivor joined the merged profile's company by the merge
 
 
 def plan_merge(
@@ -66,6 +67,7 @@ def plan_merge(
         merged_by=by,
         moved_identities=moved,
         moved_contacts=dict(merged.traits.contacts_per_channel),
+        moved_account_id=merged.account_id if merged.account_id and not survivor.account_id else None,
     )
     entry = TimelineEntry(
         event_id=f"merge-{merged.id}",
@@ -99,7 +101,8 @@ def plan_undo(survivor: tuple[Customer, int], merged: Customer, now: datetime, b
         details={"merged_customer_id": merged.id, "by": by},
         at=now,
     )
-    return UndoPlan(customer, version, merged, index, undone, remaining, entry)
+    leaves = evidence.moved_account_id is not None and customer.account_id == evidence.moved_account_id
+    return UndoPlan(customer, version, merged, index, undone, remaining, entry, leaves_account=leaves)
 
 
 def contact_totals(contacts: dict[Channel, int], sign: int) -> dict[str, int]:

@@ -91,3 +91,44 @@ def test_an_undone_merge_is_not_redone_by_the_next_linking_message(aws):
     assert linking_again.customer_id == by_email.customer_id
     assert repo.get_customer(by_phone.customer_id).value.merged_into is None
     assert repo.identity_owner("phone", "+33612345678") == by_phone.customer_id
+
+
+def test_a_company_contact_merged_into_another_profile_brings_the_company_and_undo_takes_it_back(aws):
+    import json
+
+    from functions.agent_api.handler import handler as agent_api
+    from tests.support import LambdaContext, api_event
+
+    def call(method, path, body=None):
+        event = api_event(
+            "agent_api/get_ticket", method, path, body=body, claims={"cognito:groups": "[supervisor]"}
+        )
+        response = agent_api(event, LambdaContext())
+        return response["statusCode"], json.loads(response["body"])
+
+    repo, clock = DynamoRepository(aws["table"]), FixedClock()
+    by_email = record_event(repo, clock, _message(clock, "email:1", [EMAIL], Channel.email))
+    clock.advance(hours=1)
+    by_phone = record_event(repo, clock, _message(clock, "sms:1", [PHONE], Channel.sms))
+    assert call("PUT", "/api/accounts/ACME", {"name": "Acme SAS"})[0] == 200
+    status, body = call(
+        "PUT",
+        f"/api/accounts/ACME/contacts/{by_phone.customer_id}",
+        {"name": "Jean Martin", "roles": ["billing"]},
+    )
+    assert status == 200, body
+    clock.advance(hours=1)
+
+    record_event(repo, clock, _message(clock, "form:1", [EMAIL, PHONE]))  # links both: merge
+
+    survivor = repo.get_customer(by_email.customer_id).value
+    assert survivor.account_id == "ACME"
+    assert survivor.merges[0].moved_account_id == "ACME"
+    status, view = call("GET", f"/api/customers/{survivor.id}")
+    assert status == 200
+    assert view["account"]["id"] == "ACME"
+
+    restored = undo_merge(repo, clock, by_email.customer_id, by_phone.customer_id, by="agent:paul")
+
+    assert restored.account_id is None
+    assert repo.get_customer(by_phone.customer_id).value.account_id == "ACME"  # never left it

@@ -698,11 +698,16 @@ class DynamoRepository(KpiCounters):  # TableOperations, plus add_kpis
         names: dict[str, str] = {}
         self._add_contacts(sets, names, values, contact_totals(evidence.moved_contacts, +1))
         sets.append("updated_at = :now")
+        guard = "version = :version AND attribute_not_exists(merged_into)"
+        if evidence.moved_account_id:  # the survivor joins the merged profile's company
+            sets.append("account_id = :account")
+            values[":account"] = evidence.moved_account_id
+            guard += " AND attribute_not_exists(account_id)"  # unless it joined one meanwhile
         operations.append(
             self._update(
                 self._customer_keys(survivor.id),
                 "SET " + ", ".join(sets) + " ADD version :one",
-                "version = :version AND attribute_not_exists(merged_into)",
+                guard,
                 names,
                 values,
             )
@@ -737,10 +742,11 @@ class DynamoRepository(KpiCounters):  # TableOperations, plus add_kpis
         }
         names: dict[str, str] = {}
         self._add_contacts(sets, names, values, contact_totals(evidence.moved_contacts, -1))
+        leave = " REMOVE account_id" if plan.leaves_account else ""
         operations.append(
             self._update(
                 self._customer_keys(survivor.id),
-                "SET " + ", ".join(sets) + " ADD version :one",
+                "SET " + ", ".join(sets) + leave + " ADD version :one",
                 "version = :version",
                 names,
                 values,
