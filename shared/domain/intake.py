@@ -65,11 +65,11 @@ class ContactUpdate(DomainModel):
 
 
 class TicketUpdate(DomainModel):
-    """A message joining an existing ticket; guarded by the status it was read in."""
+    """A message counted on an existing ticket whose status it does not change (a message that
+    changes it is a whole-ticket ``ticket_change``); guarded by the status it was read in."""
 
     ticket_id: str
     expected_status: TicketStatus
-    status: TicketStatus
     channel: Channel
     message_at: datetime
     order_number: str | None = None
@@ -102,7 +102,6 @@ def ticket_update(
     return TicketUpdate(
         ticket_id=ticket.id,
         expected_status=ticket.status,
-        status=ticket.status,
         channel=message.channel,
         message_at=message.sent_at,
         # Only when the ticket has none: it is shown in the list, and rewriting it costs an index write.
@@ -237,7 +236,6 @@ def outbound_on_ticket(ticket: Ticket, sent_at: datetime, now: datetime) -> Tick
     return TicketUpdate(
         ticket_id=ticket.id,
         expected_status=ticket.status,
-        status=ticket.status,
         channel=ticket.last_inbound_channel or ticket.channel,
         message_at=sent_at,
         now=now,

@@ -14,7 +14,7 @@ from shared.domain.customer import Customer, Identity
 from shared.domain.errors import Conflict, Duplicate, IdentityTaken
 from shared.domain.identity import IdentityKind
 from shared.domain.inbound import InboundMessage
-from shared.domain.intake import Playbook
+from shared.domain.intake import Playbook, TicketUpdate
 from shared.domain.order import Order
 from shared.domain.order_reference import order_number_in
 from shared.domain.parties import PartyLink
@@ -92,8 +92,8 @@ def record_message(
     """Idempotent: a second delivery with the same dedup key changes nothing. A message that
     carries identifiers of two profiles merges them (see shared/services/merges.py). A new
     ticket follows ``playbook`` (the team's stored rules; None: the defaults); the order it
-    mentions, when it is the customer's own, is read from ``orders`` (one Query, new tickets
-    only) so that rules on the order's state apply."""
+    mentions, when it is the customer's own, is read from ``orders`` (new tickets of known
+    customers only: a Query by number, then the orders by key) so that rules on the order's state apply."""
     return with_retries(
         lambda taken: _attempt(repo, clock, inbound, taken, playbook, orders=orders),
         sleep,
@@ -189,7 +189,11 @@ def _attempt(
         if (identity.kind.value, identity.value) not in taken
     ]
     message = intake.to_message(inbound, ticket.id, customer.id, now, thread_match=match)
-    moved = intake.ticket_after_message(ticket, inbound, now, playbook=playbook) if current else None
+    ticket_update, ticket_change = (
+        _on_existing_ticket(current, inbound, now, from_customer=True, playbook=playbook)
+        if current
+        else (None, None)
+    )
     if found:
         change = intake.contact_update(customer, inbound, identities, ticket.id, now)
         if not owns_ticket:
@@ -209,8 +213,8 @@ def _attempt(
             customer_update=customer_update,
             message=message,
             new_ticket=None if current else intake.with_message_counted(ticket, inbound),
-            ticket_update=intake.ticket_update(ticket, inbound, now) if current and not moved else None,
-            ticket_change=(current, moved) if current and moved else None,
+            ticket_update=ticket_update,
+            ticket_change=ticket_change,
             email_message_ids=inbound.message_ids,
             search_entries=_search_entries(
                 customer if found is None else None, identities, customer.id, ticket, current is None
@@ -225,6 +229,24 @@ def _attempt(
         created_ticket=current is None,
         thread_match=match,
     )
+
+
+def _on_existing_ticket(
+    current: Versioned[Ticket],
+    inbound: InboundMessage,
+    now: datetime,
+    *,
+    from_customer: bool,
+    playbook: Playbook | None,
+) -> tuple[TicketUpdate | None, tuple[Versioned[Ticket], Ticket] | None]:
+    """How a message lands on a ticket it joins: the whole ticket, guarded by its version, when
+    the message moves its status or SLA clock; else the commutative counter update."""
+    moved = intake.ticket_after_message(
+        current.value, inbound, now, from_customer=from_customer, playbook=playbook
+    )
+    if moved is not None:
+        return None, (current, moved)
+    return intake.ticket_update(current.value, inbound, now, from_customer=from_customer), None
 
 
 @dataclass(frozen=True)
@@ -252,7 +274,9 @@ def _party_case(
             return _PartyCase(current, party, match or "party")
     seen: set[str] = set()
     for link in links:
-        if link.ticket_id in seen or len(seen) >= PARTY_CASES_READ:
+        if len(seen) == PARTY_CASES_READ:
+            break
+        if link.ticket_id in seen:
             continue
         seen.add(link.ticket_id)
         found = repo.get_ticket(link.ticket_id)
@@ -276,7 +300,9 @@ def _record_party_message(
     message = message.model_copy(
         update={"party_role": party.role, "author_id": party.id, "party_id": party.id}
     )
-    moved = intake.ticket_after_message(ticket, inbound, now, from_customer=False, playbook=playbook)
+    ticket_update, ticket_change = _on_existing_ticket(
+        case.ticket, inbound, now, from_customer=False, playbook=playbook
+    )
     summary = f"{party.role.value} {party.name or ''}".strip() + " - " + intake.timeline_summary(inbound)
     repo.record_inbound(
         InboundWrite(
@@ -284,8 +310,8 @@ def _record_party_message(
             timeline=intake.message_entry(message, summary),
             unchanged_customer_id=ticket.customer_id,
             message=message,
-            ticket_update=None if moved else intake.ticket_update(ticket, inbound, now, from_customer=False),
-            ticket_change=(case.ticket, moved) if moved else None,
+            ticket_update=ticket_update,
+            ticket_change=ticket_change,
             email_message_ids=inbound.message_ids,
         )
     )

@@ -505,8 +505,7 @@ class DynamoRepository(KpiCounters):  # TableOperations, plus add_kpis
             operations.append(
                 self._put(
                     {
-                        PARTITION_KEY: keys.identity_pk(link.kind.value, link.value),
-                        SORT_KEY: keys.party_link_sk(int(link.added_at.timestamp()), link.ticket_id),
+                        **_party_link_keys(link),
                         ENTITY: "party_link",
                         "ticket_id": link.ticket_id,
                         "party_id": link.party_id,
@@ -517,17 +516,7 @@ class DynamoRepository(KpiCounters):  # TableOperations, plus add_kpis
                 )
             )
         for link in removed:
-            operations.append(
-                {
-                    "Delete": {
-                        "TableName": self._name,
-                        "Key": {
-                            PARTITION_KEY: keys.identity_pk(link.kind.value, link.value),
-                            SORT_KEY: keys.party_link_sk(int(link.added_at.timestamp()), link.ticket_id),
-                        },
-                    }
-                }
-            )
+            operations.append({"Delete": {"TableName": self._name, "Key": _party_link_keys(link)}})
         self._transact(operations)
 
     def merge_tickets(
@@ -926,25 +915,18 @@ class DynamoRepository(KpiCounters):  # TableOperations, plus add_kpis
         )
 
     def _ticket_update(self, change: TicketUpdate) -> dict[str, Any]:
-        """Commutative message count; guarded by the status the decision was based on."""
+        """Commutative message count; guarded by the status the decision was based on (it writes
+        no status, which the list index projects: a status change is a whole-ticket change)."""
         values: dict[str, Any] = {
             ":one": 1,
             ":at": iso_json(change.message_at),
             ":now": iso_json(change.now),
-            ":channel": change.channel.value,
-            ":status": change.status.value,
             ":expected_status": change.expected_status.value,
         }
         sets = ["last_message_at = :at", "updated_at = :now"]
         if change.from_customer:  # replies default to the customer's last channel, not a party's
             sets.append("last_inbound_channel = :channel")
-        else:
-            del values[":channel"]
-        if change.status is not change.expected_status:
-            # Only then: status is projected in the list index, and writing it costs an index write.
-            sets.append("#status = :status")
-        else:
-            del values[":status"]
+            values[":channel"] = change.channel.value
         if change.order_number:
             sets.append("order_number = if_not_exists(order_number, :order_number)")
             values[":order_number"] = change.order_number
@@ -955,6 +937,13 @@ class DynamoRepository(KpiCounters):  # TableOperations, plus add_kpis
             {"#status": "status"},
             values,
         )
+
+
+def _party_link_keys(link: PartyLink) -> dict[str, str]:
+    return {
+        PARTITION_KEY: keys.identity_pk(link.kind.value, link.value),
+        SORT_KEY: keys.party_link_sk(int(link.added_at.timestamp()), link.ticket_id),
+    }
 
 
 _SUMMARY_FIELDS = frozenset(TicketSummary.model_fields)
