@@ -70,25 +70,32 @@ def on_reply(
     return combine(increments)
 
 
-def on_csat(score: int, technician_id: str | None, at: datetime) -> list[KpiIncrement]:
-    """A satisfaction survey answer (1-5), for the team and the technician who installed."""
+def _csat(score: int) -> dict[str, int]:
     counters = {"csat_answers": 1, "csat_score_sum": score}
     if score >= SATISFIED_FROM:
         counters["csat_satisfied"] = 1
-    scopes = ["all", *([f"technician:{technician_id}"] if technician_id else [])]
-    return [KpiIncrement(day=day_of(at), scope=scope, counters=counters) for scope in scopes]
+    return counters
 
 
-def on_rating(ticket: Ticket, score: int, at: datetime) -> list[KpiIncrement]:
-    """A customer's rating of a solved ticket (1-5): the team, the ticket's queue and channel,
-    and the agent who held it, on the day it was given."""
-    counters = {"csat_answers": 1, "csat_score_sum": score}
-    if score >= SATISFIED_FROM:
-        counters["csat_satisfied"] = 1
+def _ticket_scopes(ticket: Ticket) -> list[str]:
+    """What a ticket's outcome counts for: the team, its queue and channel, the agent holding it."""
     scopes = ["all", f"queue:{ticket.topic.value}", f"channel:{ticket.channel.value}"]
     if ticket.assignee_id:
         scopes.append(f"agent:{ticket.assignee_id}")
-    return [KpiIncrement(day=day_of(at), scope=scope, counters=counters) for scope in scopes]
+    return scopes
+
+
+def on_csat(score: int, technician_id: str | None, at: datetime) -> list[KpiIncrement]:
+    """A satisfaction survey answer (1-5), for the team and the technician who installed."""
+    scopes = ["all", *([f"technician:{technician_id}"] if technician_id else [])]
+    return [KpiIncrement(day=day_of(at), scope=scope, counters=_csat(score)) for scope in scopes]
+
+
+def on_rating(ticket: Ticket, score: int, at: datetime) -> list[KpiIncrement]:
+    """A customer's rating of a solved ticket (1-5), on the day it was given."""
+    return [
+        KpiIncrement(day=day_of(at), scope=scope, counters=_csat(score)) for scope in _ticket_scopes(ticket)
+    ]
 
 
 def combine(increments: list[KpiIncrement]) -> list[KpiIncrement]:
@@ -113,11 +120,7 @@ def on_solved(ticket: Ticket, at: datetime) -> list[KpiIncrement]:
         "resolution_seconds": int((at - ticket.created_at).total_seconds()),
         "sla_met" if met else "sla_breached": 1,
     }
-    day = day_of(at)
-    scopes = ["all", f"queue:{ticket.topic.value}", f"channel:{ticket.channel.value}"]
-    if ticket.assignee_id:
-        scopes.append(f"agent:{ticket.assignee_id}")
-    return [KpiIncrement(day=day, scope=scope, counters=counters) for scope in scopes]
+    return [KpiIncrement(day=day_of(at), scope=scope, counters=counters) for scope in _ticket_scopes(ticket)]
 
 
 class KpiView(DomainModel):
