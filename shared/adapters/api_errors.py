@@ -46,10 +46,15 @@ def refuse_non_json(event: dict[str, Any]) -> dict[str, Any] | None:
     media = str(headers.get("content-type", "application/json")).split(";", 1)[0].strip().lower()
     if media == "application/json" or media.endswith("+json"):
         return None
+    return _refused(415, f"send application/json, not {media!r}")
+
+
+def _refused(status: int, message: str) -> dict[str, Any]:
+    """An answer given before the resolver runs (the same JSON shape as every other error)."""
     return {
-        "statusCode": 415,
+        "statusCode": status,
         "headers": {"content-type": "application/json"},
-        "body": json.dumps({"message": f"send application/json, not {media!r}"}),
+        "body": json.dumps({"message": message}),
     }
 
 
@@ -60,14 +65,13 @@ def refuse_without_staff_role(event: dict[str, Any]) -> dict[str, Any] | None:
     """A staff route called by someone signed in without a staff role (agent, supervisor,
     admin) is a 403 before anything is parsed or read; finer role checks stay in the routes.
     The customer-space routes check the customer's identity themselves."""
-    path = str(event.get("rawPath") or "")
-    if path.startswith(CUSTOMER_SPACE) or caller_from_event(event).roles & STAFF_ROLES:
+    if str(event.get("rawPath") or "").startswith(CUSTOMER_SPACE):
         return None
-    return {
-        "statusCode": 403,
-        "headers": {"content-type": "application/json"},
-        "body": json.dumps({"message": f"this needs one of the roles: {', '.join(sorted(STAFF_ROLES))}"}),
-    }
+    try:
+        caller_from_event(event).require_any(STAFF_ROLES)
+    except Forbidden as refused:
+        return _refused(403, str(refused))
+    return None
 
 
 def answer_staff_api(app: Any, event: dict[str, Any], context: Any) -> dict[str, Any]:
