@@ -12,9 +12,10 @@ from typing import Any
 import boto3
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from shared.adapters.aws.batch import ReportingBatchProcessor
 from shared.adapters.aws.s3_blobs import S3Blobs
 from shared.adapters.aws.stepfunctions import satisfaction_starter
 from shared.adapters.clock import SystemClock
@@ -24,14 +25,25 @@ from shared.adapters.dynamodb.repository import DynamoRepository
 from shared.order_ports import use_satisfaction_starter
 from shared.services import team_config
 from shared.services.email_intake import EmailPolicy, email_events
-from shared.services.inbound_router import Parser, decode_record, parsers_with, process_envelope
+from shared.services.inbound_router import Parser, decode_record, parsers_with, process_envelope, record_ids
 from shared.settings import ProcessorSettings, load
 
 logger = Logger()
 metrics = Metrics()
-# Report every failed record (even when all failed) instead of raising: the same retries and
-# DLQ after maxReceiveCount, without a traceback per batch in the logs.
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
+def _describe(record: SQSRecord) -> dict[str, str]:
+    attribute = (record.message_attributes.get("channel") or {}).get("stringValue")
+    return {
+        "message_id": record.message_id,
+        "receive_count": record.attributes.approximate_receive_count,
+        **record_ids(record.body, attribute),
+    }
+
+
+# Every failed record (even when all failed) is reported, logged once at ERROR with its ids and
+# counted (FailedRecords); SQS retries it and moves it to the DLQ after maxReceiveCount.
+processor = ReportingBatchProcessor(logger, metrics, _describe)
 _wired: tuple[DynamoRepository, OrderRepository, SystemClock, dict[Any, Parser]] | None = None
 _config: team_config.CachedConfig | None = None
 

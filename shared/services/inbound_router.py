@@ -89,6 +89,30 @@ def decode_record(body: str, clock: Clock) -> InboundEnvelope:
     return InboundEnvelope.model_validate(data)
 
 
+def record_ids(body: str, channel_attribute: str | None = None) -> dict[str, str]:
+    """What the logs may say about a queued record: its channel and our reference, never content.
+
+    Never raises: it describes records that failed, including those that are not JSON.
+    """
+    ids = {"channel": channel_attribute or "unknown"}
+    try:
+        data: Any = json.loads(body)
+    except ValueError:
+        return ids
+    if not isinstance(data, dict):
+        return ids
+    if data.get("Type") == "Notification" and "TopicArn" in data:
+        return {"channel": Channel.email.value, "reference": str(data.get("MessageId", ""))[:100]}
+    if data.get("source") == "aws.connect":
+        return {"channel": Channel.phone.value, "reference": str(data.get("id", ""))[:100]}
+    channel, reference = data.get("channel"), data.get("reference")
+    if isinstance(channel, str) and channel_attribute is None:
+        ids["channel"] = channel[:40]
+    if isinstance(reference, str):
+        ids["reference"] = reference[:100]
+    return ids
+
+
 def _when(value: Any, clock: Clock) -> datetime:
     if isinstance(value, str):
         try:
