@@ -399,6 +399,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
             Route("POST", "/api/agents/me/next", auth="staff"),
             Route("GET", "/api/agents/me", auth="staff"),
             Route("GET", "/api/queues", auth="staff"),
+            Route("GET", "/api/admin/agents/{agent_id}", auth="staff"),
             Route("PUT", "/api/admin/agents/{agent_id}", auth="staff"),
             Route("GET", "/api/search", auth="staff"),
             Route("GET", "/api/kpis", auth="staff"),

@@ -22,6 +22,7 @@ from shared.domain.order import Order
 from shared.domain.parties import PartyLink
 from shared.domain.search import SearchEntry
 from shared.domain.ticket import Ticket, TicketSummary
+from shared.domain.ticket_list import TicketFilters
 from shared.domain.timeline import TimelineEntry
 
 T = TypeVar("T")
@@ -149,8 +150,7 @@ class Repository(Protocol):
         view: str = "all",
         who: str | None = None,
         topic: str | None = None,
-        status: str | None = None,
-        channel: str | None = None,
+        filters: TicketFilters | None = None,
     ) -> Page[TicketSummary]: ...
 
     def customer_timeline(self, customer_id: str, limit: int, cursor: str | None) -> Page[TimelineEntry]: ...

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from shared.domain.agent import Agent
 from shared.domain.audit import AuditEntry
 from shared.domain.canned import CannedResponse
 from shared.domain.customer import Customer
@@ -48,6 +49,8 @@ class TicketReader(Protocol):
     def get_ticket(self, ticket_id: str) -> Versioned[Ticket] | None: ...
 
     def get_customer(self, customer_id: str) -> Versioned[Customer] | None: ...
+
+    def get_agent(self, agent_id: str) -> Versioned[Agent] | None: ...
 
 
 class OrderReader(Protocol):

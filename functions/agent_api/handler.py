@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import boto3
@@ -25,13 +26,14 @@ from shared.domain.agent import Agent
 from shared.domain.audit import AuditEntry
 from shared.domain.common import Channel
 from shared.domain.customer import Account, Contact, ContactRole, Customer
-from shared.domain.errors import AtCapacity, Conflict, InvalidCursor, InvalidInput, NotFound
+from shared.domain.errors import AtCapacity, Conflict, InvalidCursor, InvalidInput, NotFound, Unprocessable
 from shared.domain.kpi import KpiView
 from shared.domain.message import Message
 from shared.domain.parties import PartyIn
 from shared.domain.routing import QueueView, queue_views
 from shared.domain.team_config import TeamConfig
-from shared.domain.ticket import Ticket, TicketStatus, TicketSummary, Topic
+from shared.domain.ticket import Priority, Ticket, TicketStatus, TicketSummary, Topic
+from shared.domain.ticket_list import TicketFilters
 from shared.domain.ticket_work import TicketChange
 from shared.domain.timeline import TimelineEntry
 from shared.services import (
@@ -127,10 +129,29 @@ def list_tickets(
     topic: Annotated[Topic | None, Query()] = None,
     status: Annotated[TicketStatus | None, Query()] = None,
     channel: Annotated[Channel | None, Query()] = None,
+    priority: Annotated[Priority | None, Query()] = None,
+    assignee: Annotated[str | None, Query(min_length=1, max_length=128, description="agent id")] = None,
+    tag: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    customer: Annotated[str | None, Query(min_length=1, max_length=64, description="customer id")] = None,
+    company: Annotated[str | None, Query(min_length=1, max_length=64, description="account id")] = None,
+    created_from: Annotated[datetime | None, Query(description="created at or after (ISO 8601)")] = None,
+    created_to: Annotated[datetime | None, Query(description="created at or before (ISO 8601)")] = None,
 ) -> TicketList:
-    """All tickets newest first, mine (assigned to me, active), or a topic queue (priority, age);
-    optionally filtered by status and channel."""
+    """All tickets newest first, mine (assigned to me or collaborating, active), or a topic
+    queue (priority, age); filtered by status, channel, priority, assignee, tag, customer,
+    company and creation date. Each row carries the customer's name and the next SLA due time."""
     caller = _caller()
+    filters = TicketFilters(
+        status=status,
+        channel=channel,
+        priority=priority,
+        assignee_id=assignee,
+        tag=tag,
+        customer_id=customer,
+        account_id=company,
+        created_from=created_from,
+        created_to=created_to,
+    )
     page = tickets.list_tickets(
         _repository(),
         limit,
@@ -138,8 +159,7 @@ def list_tickets(
         view=view,
         who=caller.subject,
         topic=topic.value if topic else None,
-        status=status.value if status else None,
-        channel=channel.value if channel else None,
+        filters=filters,
     )
     return TicketList(items=page.items, next_cursor=page.next_cursor)
 
@@ -309,9 +329,21 @@ def my_agent_profile() -> Agent:
     return found.value
 
 
+@app.get("/api/admin/agents/<agent_id>")
+def get_agent(agent_id: str) -> Agent:
+    """An agent's profile as admins edit it (names, skills, backup queues, capacity, live load)."""
+    _caller(frozenset({"supervisor", "admin"}))
+    found = _repository().get_agent(agent_id)
+    if found is None:
+        raise NotFound("agent", agent_id)
+    return found.value
+
+
 @app.put("/api/admin/agents/<agent_id>")
 def save_agent(agent_id: str, agent: Agent) -> Agent:
-    """Admins set an agent's skills (served first), backup queues and capacity."""
+    """Admins set an agent's display names (``{{agent.name}}``, ``{{agent.first_name}}`` and
+    ``{{agent.last_name}}`` in canned responses), skills (served first), backup queues and
+    capacity."""
     _caller(frozenset({"admin"}))
     if agent.id != agent_id:
         raise InvalidInput([{"field": "id", "message": "must match the agent id in the path"}])
@@ -440,6 +472,11 @@ def _invalid(error: InvalidInput) -> Response[str]:
         content_type=content_types.APPLICATION_JSON,
         body=json.dumps({"message": "invalid request", "errors": error.errors}),
     )
+
+
+@app.exception_handler(Unprocessable)
+def _unprocessable(error: Unprocessable) -> Response[str]:
+    return api_errors.error(422, "invalid request: " + str(error), errors=error.errors)
 
 
 @app.exception_handler(RequestValidationError)

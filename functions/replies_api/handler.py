@@ -95,12 +95,9 @@ def _config(wiring: _Wiring) -> team_config.CachedConfig:
 
 
 def _author(allowed: frozenset[str] = STAFF_ROLES) -> Author:
-    event = app.current_event.raw_event
-    caller = caller_from_event(event)
+    caller = caller_from_event(app.current_event.raw_event)
     caller.require_any(allowed)
-    claims = ((event.get("requestContext") or {}).get("authorizer") or {}).get("jwt", {}).get("claims") or {}
-    name = claims.get("name") or claims.get("given_name")
-    return Author(id=caller.subject or caller.email or "unknown", name=str(name) if name else None)
+    return Author(id=caller.subject or caller.email or "unknown")
 
 
 # ------------------------------------------------------------------ replies
@@ -204,7 +201,7 @@ def preview_canned(ticket_id: str, canned_id: str, body: PreviewIn) -> PreviewOu
         ticket_id=ticket_id,
         canned_id=canned_id,
         channel=body.channel,
-        agent_name=author.name,
+        agent_id=author.id,
     )
     return PreviewOut(preview=rendered, length=rendered.length, ready=rendered.ready)
 

@@ -18,7 +18,9 @@ class AgentRole(StrEnum):
 
 class Agent(DomainModel):
     id: str  # the Cognito "sub"
-    name: str
+    name: str = Field(min_length=1, max_length=120, description="display name, signs canned responses")
+    first_name: str | None = Field(default=None, max_length=60, description="default: the name's first word")
+    last_name: str | None = Field(default=None, max_length=60)
     email: str
     role: AgentRole = AgentRole.agent
     skills: list[Topic] = Field(default_factory=list)  # specialty queues, served first

@@ -21,6 +21,7 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
+from shared.domain.agent import Agent
 from shared.domain.common import Channel, DomainModel
 from shared.domain.customer import Customer
 from shared.domain.order import Order
@@ -42,6 +43,7 @@ VARIABLES: frozenset[str] = frozenset(
         "ticket.subject",
         "agent.name",
         "agent.first_name",
+        "agent.last_name",
     }
 )
 
@@ -316,7 +318,7 @@ def canned_context(
     customer: Customer | None = None,
     ticket: Ticket | None = None,
     order: Order | None = None,
-    agent_name: str | None = None,
+    agent: Agent | None = None,
 ) -> dict[str, dict[str, str]]:
     """The whitelisted values, as plain strings, from the domain objects at hand.
 
@@ -345,7 +347,8 @@ def canned_context(
             put("order", "carrier", shipment.carrier)
             put("order", "tracking_number", shipment.tracking_number)
             put("order", "tracking_url", shipment.tracking_url)
-    if agent_name:
-        put("agent", "name", agent_name)
-        put("agent", "first_name", agent_name.split()[0])
+    if agent is not None:  # the agent's profile, which admins edit (never the sign-in token)
+        put("agent", "name", agent.name)
+        put("agent", "first_name", agent.first_name or next(iter(agent.name.split()), None))
+        put("agent", "last_name", agent.last_name)
     return context

@@ -51,3 +51,8 @@ class InvalidInput(DomainError):
 
 class InvalidCursor(DomainError):
     """A pagination cursor that was not issued by us or is corrupt."""
+
+
+class Unprocessable(InvalidInput):
+    """Well-formed input naming something that does not exist, e.g. an unknown agent as a
+    ticket's collaborator (422: the request cannot be carried out as written)."""

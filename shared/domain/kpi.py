@@ -20,7 +20,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from shared.domain.common import DomainModel
-from shared.domain.ticket import Ticket
+from shared.domain.ticket import Ticket, TicketStatus
 
 SATISFIED_FROM = 4  # a CSAT of 4 or 5 out of 5 counts as satisfied
 
@@ -108,6 +108,15 @@ def combine(increments: list[KpiIncrement]) -> list[KpiIncrement]:
     return [
         KpiIncrement(day=day, scope=scope, counters=counters) for (day, scope), counters in merged.items()
     ]
+
+
+def solves(before: Ticket | None, after: Ticket | None) -> bool:
+    """The change that solved the ticket (what ``on_solved`` counts, once)."""
+    return (
+        after is not None
+        and after.status is TicketStatus.solved
+        and (before is None or before.status is not TicketStatus.solved)
+    )
 
 
 def on_solved(ticket: Ticket, at: datetime) -> list[KpiIncrement]:

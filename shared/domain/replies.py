@@ -22,14 +22,15 @@ from shared.domain.sla_policy import (
     BusinessCalendar,
     pause,
     record_reply,
+    record_resolution,
     resume,
 )
 from shared.domain.ticket import Party, Ticket, TicketStatus
 
-# Statuses an agent may set while replying. Solving goes through the ticket's own change
-# (it also releases the agent's capacity), not through a reply.
+# Statuses an agent may set while replying: keep it open, put it on hold, or solve it with the
+# answer (the SLA clock stops, the agent's capacity is released, the resolution is counted).
 REPLY_STATUSES = frozenset(
-    {TicketStatus.open, TicketStatus.pending_customer, TicketStatus.pending_third_party}
+    {TicketStatus.open, TicketStatus.pending_customer, TicketStatus.pending_third_party, TicketStatus.solved}
 )
 
 # How many of the ticket's newest messages are read to find the customer's last message on
@@ -194,7 +195,7 @@ def after_reply(
         raise ReplyRefused(
             "invalid_status",
             f"A reply can set the status to {', '.join(sorted(s.value for s in REPLY_STATUSES))}; "
-            "solve or close the ticket with a ticket change.",
+            "close the ticket with a ticket change.",
         )
     target = status or (TicketStatus.open if ticket.status is TicketStatus.new else ticket.status)
     clock = ticket.sla
@@ -203,7 +204,9 @@ def after_reply(
             clock = resume(clock, at, calendar)
         if answers_customer:  # a message to a third party is not the customer's answer
             clock = record_reply(clock, at)
-        if target.pauses_sla:
+        if target is TicketStatus.solved:
+            clock = record_resolution(clock, at, calendar)
+        elif target.pauses_sla:
             clock = pause(clock, at)
     updated = ticket.model_copy(
         update={

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from pydantic import Field
+from pydantic import Field, computed_field
 
 from shared.domain.common import Channel, DomainModel
 from shared.domain.message import PartyRole
@@ -129,6 +129,10 @@ class Ticket(DomainModel):
     status: TicketStatus = TicketStatus.new
     channel: Channel  # where the case started
     customer_id: str
+    # Copied from the profile for the lists (see ticket_list.customer_label), refreshed by the
+    # customer's next message or a profile merge; the company the customer was a contact of.
+    customer_name: str | None = None
+    account_id: str | None = None
     order_id: str | None = None
     order_number: str | None = None
     parties: list[Party] = Field(default_factory=list)
@@ -158,8 +162,15 @@ class TicketSummary(DomainModel):
     status: TicketStatus = TicketStatus.new
     channel: Channel
     customer_id: str
+    customer_name: str | None = Field(default=None, description="the customer's name, email or phone")
+    account_id: str | None = Field(default=None, description="the customer's company")
     order_number: str | None = None
     assignee_id: str | None = None
     tags: list[str] = Field(default_factory=list)
     sla: SlaClock | None = None
     created_at: datetime
+
+    @computed_field(description="the next running SLA deadline (none while paused or met)")  # type: ignore[prop-decorator]
+    @property
+    def sla_due_at(self) -> datetime | None:
+        return self.sla.next_due() if self.sla is not None else None

@@ -141,6 +141,15 @@ def apply_change(
             _audit(ticket, actor, "tagged", {"tags": f"{','.join(ticket.tags)} -> {','.join(tags)}"}, now)
         )
     collaborators = _edited(ticket.collaborator_ids, change.add_collaborators, change.remove_collaborators)
+    if len(collaborators) > MAX_COLLABORATORS:
+        raise InvalidInput(
+            [
+                {
+                    "field": "add_collaborators",
+                    "message": f"at most {MAX_COLLABORATORS} collaborators per ticket",
+                }
+            ]
+        )
     if collaborators != ticket.collaborator_ids:
         updated = updated.model_copy(update={"collaborator_ids": collaborators})
         audit.append(
@@ -171,6 +180,16 @@ def _sla_for(
     if status.pauses_sla:
         return pause(clock, now) if clock.paused_since is None else clock
     return resume(clock, now, calendar) if clock.paused_since is not None else clock
+
+
+MAX_COLLABORATORS = 10  # each one is an item written with the ticket's changes
+
+
+def listed_collaborators(ticket: Ticket) -> list[str]:
+    """The agents whose "mine" list shows the ticket as a collaborator: while it is active."""
+    if not ticket.status.is_active or ticket.merged_into:
+        return []
+    return [agent for agent in ticket.collaborator_ids if agent != ticket.assignee_id]
 
 
 def counts_for_assignee(ticket: Ticket) -> str | None:

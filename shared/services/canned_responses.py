@@ -68,11 +68,17 @@ def preview_on_ticket(
     ticket_id: str,
     canned_id: str,
     channel: Channel | None,
-    agent_name: str | None,
+    agent_id: str,
 ) -> CannedPreview:
     """The response rendered for the ticket, on ``channel`` or the channel a reply would use."""
     canned = get(store, canned_id)
     ticket = load_ticket(reader, ticket_id).value
     customer = load_customer(reader, ticket.customer_id)
     target = reply_channel(channel, ticket)
-    return preview(canned, target, context_for(canned, ticket, customer, orders, agent_name))
+    return preview(
+        canned,
+        target,
+        context_for(
+            canned, ticket=ticket, customer=customer, orders=orders, reader=reader, agent_id=agent_id
+        ),
+    )

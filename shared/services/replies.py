@@ -97,10 +97,9 @@ class ReplyDraft(DomainModel):
 
 @dataclass(frozen=True)
 class Author:
-    """The agent replying (from the verified JWT)."""
+    """The agent replying (the verified JWT's subject); names come from their agent profile."""
 
     id: str
-    name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -174,14 +173,21 @@ def ticket_order(orders: OrderReader, ticket: Ticket) -> Order | None:
 
 def context_for(
     canned: CannedResponse,
+    *,
     ticket: Ticket,
     customer: Customer,
     orders: OrderReader,
-    agent_name: str | None,
+    reader: TicketReader,
+    agent_id: str,
 ) -> dict[str, dict[str, str]]:
-    """The whitelisted values; the order is read only when the response uses ``{{order.*}}``."""
-    order = ticket_order(orders, ticket) if any(v.startswith("order.") for v in canned.variables()) else None
-    return canned_context(customer=customer, ticket=ticket, order=order, agent_name=agent_name)
+    """The whitelisted values; the order is read only when the response uses ``{{order.*}}``,
+    the agent's profile (names admins edit) only when it uses ``{{agent.*}}``."""
+    variables = canned.variables()
+    order = ticket_order(orders, ticket) if any(v.startswith("order.") for v in variables) else None
+    agent = reader.get_agent(agent_id) if any(v.startswith("agent.") for v in variables) else None
+    return canned_context(
+        customer=customer, ticket=ticket, order=order, agent=agent.value if agent is not None else None
+    )
 
 
 def _links(text: str, attachments: list[CannedAttachment]) -> str:
@@ -216,6 +222,7 @@ def _content(
     ticket: Ticket,
     customer: Customer,
     store: ReplyStore,
+    reader: TicketReader,
     orders: OrderReader,
     author: Author,
 ) -> _Content:
@@ -224,7 +231,9 @@ def _content(
     canned = store.get_canned(draft.canned_id)
     if canned is None:
         raise NotFound("canned response", draft.canned_id)
-    context = context_for(canned, ticket, customer, orders, author.name)
+    context = context_for(
+        canned, ticket=ticket, customer=customer, orders=orders, reader=reader, agent_id=author.id
+    )
     try:
         rendered = preview(canned, channel, context, strict=not draft.text)
     except MissingVariables as error:
@@ -265,6 +274,7 @@ def send_reply(
         ticket=ticket,
         customer=customer,
         store=store,
+        reader=reader,
         orders=orders,
         author=author,
     )

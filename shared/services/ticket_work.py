@@ -8,7 +8,7 @@ from typing import TypeVar
 
 from shared.domain.audit import AuditEntry
 from shared.domain.common import Channel
-from shared.domain.errors import Conflict, NotFound, StaleWrite
+from shared.domain.errors import Conflict, NotFound, StaleWrite, Unprocessable
 from shared.domain.ids import new_id
 from shared.domain.message import DeliveryStatus, Direction, Message, PartyRole
 from shared.domain.team_config import DEFAULT_SLA_SETTINGS, SlaSettings
@@ -47,6 +47,11 @@ def update_ticket(
     """``sla``: the team's SLA settings, which a status or priority change recomputes the clock with."""
     if change.assignee_id and repo.get_agent(change.assignee_id) is None:
         raise NotFound("agent", change.assignee_id)  # a ticket goes only to someone who can work it
+    unknown = [a for a in dict.fromkeys(change.add_collaborators) if repo.get_agent(a) is None]
+    if unknown:
+        raise Unprocessable(
+            [{"field": "add_collaborators", "message": f"no agent {agent_id}"} for agent_id in unknown]
+        )
 
     def write(found: Versioned[Ticket]) -> Ticket:
         after, audit = apply_change(found.value, change, actor, clock.now(), sla.calendar, policy=sla.policy)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from shared.domain.errors import InvalidInput, NotFound
 from shared.domain.message import Message
 from shared.domain.ticket import Ticket, TicketSummary
+from shared.domain.ticket_list import TicketFilters
 from shared.ports import Page, Repository
 
 MAX_PAGE = 100
@@ -18,19 +19,14 @@ def list_tickets(
     view: str = "all",
     who: str | None = None,
     topic: str | None = None,
-    status: str | None = None,
-    channel: str | None = None,
+    filters: TicketFilters | None = None,
 ) -> Page[TicketSummary]:
     if view == "queue" and not topic:
         raise InvalidInput([{"field": "topic", "message": "the queue view needs a topic"}])
+    if filters is not None and filters.problems():
+        raise InvalidInput(filters.problems())
     return repo.list_tickets(
-        limit=max(1, min(limit, MAX_PAGE)),
-        cursor=cursor,
-        view=view,
-        who=who,
-        topic=topic,
-        status=status,
-        channel=channel,
+        limit=max(1, min(limit, MAX_PAGE)), cursor=cursor, view=view, who=who, topic=topic, filters=filters
     )
 
 

@@ -29,7 +29,7 @@ from tests.support import FixedClock, LambdaContext, api_event
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)  # a Wednesday, within office hours
 DAY = "2026-11-25"
-PAUL = Author(id="agent-paul", name="Paul Martin")
+PAUL = Author(id="agent-paul")
 
 
 def _seed(table: Any, phone: str, ago: timedelta) -> str:

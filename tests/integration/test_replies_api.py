@@ -22,12 +22,16 @@ from moto.ses.models import ses_backends
 from functions.replies_api import handler as replies
 from shared.adapters.dynamodb import keys
 from shared.adapters.dynamodb.repository import DynamoRepository
+from shared.domain.agent import Agent
 from shared.domain.common import Channel
 from shared.domain.identity import IdentityKind
 from shared.domain.inbound import DeliveryStatusUpdate, IdentityClaim, InboundMessage, ThreadHints
 from shared.domain.message import DeliveryStatus
+from shared.domain.ticket import TicketStatus
+from shared.domain.ticket_work import TicketChange
 from shared.services.channel_events import record_status
 from shared.services.ingest import record_message
+from shared.services.ticket_work import update_ticket
 from tests.integration.test_outbound_clients import Answer, FakeProvider
 from tests.support import FixedClock, load_event
 
@@ -126,6 +130,7 @@ def _messages(env: dict[str, Any], ticket_id: str) -> list[Any]:
     return page.items
 
 
+PREVIEW_AGENT = "3f1c2e9a-0000-4000-8000-00000000a9e1"  # the sample events' signed-in agent
 WHATSAPP = IdentityClaim(kind=IdentityKind.whatsapp, value="33612345678")
 WAMID = "wamid.HBgLMzM2MTIzNDU2NzgVAgARGBI5QUIzQzQ1RDY3RThGOTBBMTIA"
 
@@ -430,10 +435,42 @@ def test_a_reply_can_put_the_ticket_on_hold_which_pauses_the_clock(env, provider
     ]
 
 
-def test_a_reply_cannot_solve_the_ticket(env, provider, lambda_context):
+def test_a_reply_can_solve_the_ticket_with_the_answer(env, provider, lambda_context):
+    """Solved with the answer: the clock stops, the ticket leaves its agent's list and load,
+    its collaborator's list too, and the resolution is counted, in the same request."""
+    repo = DynamoRepository(env["table"])
+    for agent_id in ("agent-paul", "agent-lea"):
+        repo.save_agent(Agent(id=agent_id, name=agent_id, email=f"{agent_id}@example.net"))
+    ticket_id = _seed(env, Channel.whatsapp, WHATSAPP)
+    update_ticket(
+        repo,
+        FixedClock(datetime.now(UTC)),
+        ticket_id,
+        TicketChange(assignee_id="agent-paul", status=TicketStatus.open, add_collaborators=["agent-lea"]),
+        "agent:agent-paul",
+    )
+    assert [t.id for t in repo.list_tickets(10, None, view="mine", who="agent-lea").items] == [ticket_id]
+    _whatsapp_ok(provider)
+
+    status, body = _post(
+        ticket_id, {"text": "C'est réglé, bonne journée", "status": "solved"}, lambda_context
+    )
+
+    assert status == 201, body
+    ticket = _ticket(env, ticket_id)
+    assert ticket.status is TicketStatus.solved and ticket.sla.resolved_at is not None
+    assert ticket.sla.first_responded_at is not None  # the answer counts as the response too
+    for agent_id in ("agent-paul", "agent-lea"):
+        assert repo.list_tickets(10, None, view="mine", who=agent_id).items == []
+    assert repo.get_agent("agent-paul").value.active_ticket_count == 0
+    day = repo.kpis(datetime.now(UTC).strftime("%Y-%m-%d"))
+    assert day["all"]["resolved"] == 1 and day["agent:agent-paul"]["resolved"] == 1
+
+
+def test_a_reply_cannot_close_the_ticket(env, provider, lambda_context):
     ticket_id = _seed(env, Channel.whatsapp, WHATSAPP)
 
-    status, body = _post(ticket_id, {"text": "Bonne journée", "status": "solved"}, lambda_context)
+    status, body = _post(ticket_id, {"text": "Bonne journée", "status": "closed"}, lambda_context)
 
     assert status == 409 and body["code"] == "invalid_status"
     assert provider.requests == []
@@ -535,6 +572,10 @@ def test_preview_on_a_ticket_renders_for_the_channel_with_its_length_check(env, 
     phone = IdentityClaim(kind=IdentityKind.phone, value="+33612345678")
     ticket_id = _seed(env, Channel.sms, phone)
     assert _call("put_canned", lambda_context)[0] == 200
+    # The signature is the agent's profile as admins named it, not the token's "Paul Martin".
+    DynamoRepository(env["table"]).save_agent(
+        Agent(id=PREVIEW_AGENT, name="Paulo Martin", email="paulo@example.net")
+    )
 
     status, body = _call(
         "preview_canned",
@@ -546,7 +587,7 @@ def test_preview_on_a_ticket_renders_for_the_channel_with_its_length_check(env, 
     assert status == 200, body
     preview = body["preview"]
     assert preview["channel"] == "sms" and preview["variant"] == "sms"
-    assert preview["text"] == "Commande {{order.number}} en route. Paul"  # no order on this ticket
+    assert preview["text"] == "Commande {{order.number}} en route. Paulo"  # no order on this ticket
     assert preview["missing"] == ["order.number"]
     assert body["length"]["segments"] == 1 and body["length"]["encoding"] == "GSM-7"
     assert body["ready"] is False

@@ -14,6 +14,7 @@ from shared.adapters.dynamodb.outbound_store import OutboundStore
 from shared.adapters.dynamodb.repository import DynamoRepository
 from shared.adapters.outbound import ProviderRejected, RejectionKind
 from shared.adapters.outbound.fakes import fake_channels
+from shared.domain.agent import Agent
 from shared.domain.canned import CannedAttachment, CannedResponse, CannedVariant
 from shared.domain.common import Channel, iso
 from shared.domain.errors import NotFound
@@ -29,7 +30,7 @@ from shared.services.replies import Author, ReplyDraft, ReplyNotSent, send_reply
 from tests.support import FixedClock
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)  # a Wednesday, within office hours
-AGENT = Author(id="agent-paul", name="Paul Martin")
+AGENT = Author(id="agent-paul")
 
 
 class World:
@@ -251,6 +252,8 @@ def test_canned_crud_and_bounded_listing(world: World) -> None:
 def test_preview_fills_the_ticket_context_and_checks_the_length(world: World) -> None:
     ticket_id = world.seed(Channel.sms, IdentityKind.phone, "+33612345678")
     world.store.put_canned(_canned(), "agent:alice")
+    # The name customers read is the one admins gave the agent's profile, not the token's.
+    world.repo.save_agent(Agent(id="agent-paul", name="Paul-Henri Martin", first_name="Paul", email="p@x.fr"))
 
     shown = canned_responses.preview_on_ticket(
         reader=world.repo,
@@ -259,7 +262,7 @@ def test_preview_fills_the_ticket_context_and_checks_the_length(world: World) ->
         ticket_id=ticket_id,
         canned_id="shipping-delay",
         channel=Channel.whatsapp,
-        agent_name="Paul Martin",
+        agent_id="agent-paul",
     )
 
     assert shown.text.startswith("Bonjour Léa, votre commande {{order.number}} est en route. Paul")
@@ -273,7 +276,7 @@ def test_preview_fills_the_ticket_context_and_checks_the_length(world: World) ->
         ticket_id=ticket_id,
         canned_id="shipping-delay",
         channel=None,  # the reply's channel: SMS, the customer's last
-        agent_name=None,
+        agent_id="agent-without-profile",
     )
     assert sms.channel is Channel.sms and sms.variant is Channel.sms
     assert sms.text == "Commande en cours en route." and sms.ready

@@ -131,3 +131,21 @@ def customer_tickets_pk(customer_id: str) -> str:
 def customer_ticket_keys(customer_id: str, created_iso: str, ticket_id: str) -> dict[str, str]:
     """GSI6: a customer's tickets, newest first."""
     return {"gsi6pk": customer_tickets_pk(customer_id), "gsi6sk": f"{created_iso}#{ticket_id}"}
+
+
+COLLABORATION_PREFIX = "COLLAB#"
+
+
+def collaborator_pk(agent_id: str) -> str:
+    return f"COLLABORATOR#{agent_id}"
+
+
+def collaboration_keys(ticket_id: str, agent_id: str, created_iso: str) -> dict[str, str]:
+    """A collaborator of an active ticket: an item in the ticket's partition, on GSI1 under the
+    agent's ``COLLABORATOR#`` partition (their "mine" list reads it beside ``ASSIGNEE#``)."""
+    return {
+        "pk": ticket_pk(ticket_id),
+        "sk": f"{COLLABORATION_PREFIX}{agent_id}",
+        "gsi1pk": collaborator_pk(agent_id),
+        "gsi1sk": f"{created_iso}#{ticket_id}",
+    }

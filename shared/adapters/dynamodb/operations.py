@@ -10,8 +10,10 @@ from shared.adapters.dynamodb import keys
 from shared.adapters.dynamodb.items import to_item
 from shared.adapters.dynamodb.schema import PARTITION_KEY, SORT_KEY
 from shared.domain.common import iso
-from shared.domain.errors import Duplicate, IdentityTaken, StaleWrite
+from shared.domain.errors import Conflict, Duplicate, IdentityTaken, StaleWrite
 from shared.domain.timeline import TimelineEntry
+
+BATCH_GET_MAX = 100  # DynamoDB's BatchGetItem limit
 
 
 class TableOperations:
@@ -19,6 +21,27 @@ class TableOperations:
 
     _name: str
     _client: Any
+
+    def _read_by_keys(
+        self, item_keys: list[dict[str, str]], projection: str | None = None
+    ) -> list[dict[str, Any]]:
+        """BatchGetItem (the resource's client (de)serialises values), retrying unprocessed keys;
+        what is found, in no particular order."""
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(item_keys), BATCH_GET_MAX):
+            request: dict[str, Any] = {"Keys": item_keys[start : start + BATCH_GET_MAX]}
+            if projection:
+                request["ProjectionExpression"] = projection
+            pending: dict[str, Any] = {self._name: request}
+            for _ in range(8):
+                response = self._client.batch_get_item(RequestItems=pending)
+                found += response.get("Responses", {}).get(self._name, [])
+                pending = response.get("UnprocessedKeys") or {}
+                if not pending:
+                    break
+            else:
+                raise Conflict("DynamoDB kept keys unprocessed; retry later")
+        return found
 
     def _put(
         self, item: dict[str, Any], condition: str | None = None, values: dict[str, Any] | None = None

@@ -26,13 +26,14 @@ from shared.adapters.dynamodb import keys
 from shared.adapters.dynamodb.items import ENTITY, from_item, iso_json, to_item
 from shared.adapters.dynamodb.kpi_counters import KpiCounters
 from shared.adapters.dynamodb.schema import PARTITION_KEY, SORT_KEY
+from shared.adapters.dynamodb.ticket_side_writes import TicketSideWrites
 from shared.domain.canned import CannedResponse
 from shared.domain.common import iso, utcnow
 from shared.domain.errors import Conflict, InvalidCursor
-from shared.domain.kpi import on_reply
+from shared.domain.kpi import on_reply, on_solved, solves
 from shared.domain.message import DeliveryStatus, Message
 from shared.domain.routing import QueuePosition, waiting_position
-from shared.domain.ticket_work import sla_watch
+from shared.domain.ticket_work import counts_for_assignee, sla_watch
 from shared.ports import Page
 from shared.reply_ports import ReplyWrite
 
@@ -46,7 +47,7 @@ def canned_sk(canned_id: str) -> str:
     return f"{CANNED_PREFIX}{canned_id}"
 
 
-class OutboundStore(KpiCounters):  # TableOperations, plus add_kpis
+class OutboundStore(KpiCounters, TicketSideWrites):  # TableOperations, plus add_kpis and side writes
     def __init__(self, table: Any) -> None:
         """``table`` is a boto3 ``dynamodb.Table`` resource (its client serialises types)."""
         self._table = table
@@ -110,9 +111,11 @@ class OutboundStore(KpiCounters):  # TableOperations, plus add_kpis
         if message.delivery_status is DeliveryStatus.failed:
             return
         before = write.before.value if write.before is not None else None
-        self.add_kpis(
-            on_reply(message.channel.value, message.author_id, before, write.ticket, message.sent_at)
-        )
+        increments = on_reply(message.channel.value, message.author_id, before, write.ticket, message.sent_at)
+        if solves(before, write.ticket):
+            assert write.ticket is not None
+            increments += on_solved(write.ticket, message.sent_at)
+        self.add_kpis(increments)
 
     def _reply_operations(
         self, write: ReplyWrite, message: Message, adopted: dict[str, Any] | None
@@ -194,8 +197,9 @@ class OutboundStore(KpiCounters):  # TableOperations, plus add_kpis
         """A sent reply: what it decided (clock, status, counters) guarded by the version read,
         with the index keys that follow from it: the topic queue's while the ticket waits, the
         SLA due date's while a deadline runs (the key builders and rules repository.py uses), and
-        the queue's backlog moving with it. Only what a reply changes is written: index keys it
-        does not decide (list, assignee) stay as they are. A failed reply: the message counted,
+        the queue's backlog moving with it; solved by the reply, the agent's "mine" keys, load
+        and collaborators' items follow too. Only what a reply changes is written: index keys it
+        does not decide (list, customer) stay as they are. A failed reply: the message counted,
         nothing decided (commutative, no guard)."""
         message = write.message
         ticket_keys = {PARTITION_KEY: keys.ticket_pk(message.ticket_id), SORT_KEY: keys.TICKET_SK}
@@ -240,6 +244,13 @@ class OutboundStore(KpiCounters):  # TableOperations, plus add_kpis
             removes += list(keys.sla_due_keys(new.id, "-"))
         elif due_after is not None and due_after != due_before:
             _set_keys(sets, values, keys.sla_due_keys(new.id, iso(due_after)))
+        # Solved with the answer (or reopened by it): off (back on) its agent's "mine" list.
+        agent_before, agent_after = counts_for_assignee(old), counts_for_assignee(new)
+        if agent_before and not agent_after:
+            removes += list(keys.assignee_keys("-", "-", new.id))
+        elif agent_after and not agent_before:
+            _set_keys(sets, values, keys.assignee_keys(agent_after, iso(new.created_at), new.id))
+        operations += self._agent_loads(old, new) + self._collaborations(old, new)
         expression = "SET " + ", ".join(sets)
         if removes:
             expression += " REMOVE " + ", ".join(removes)

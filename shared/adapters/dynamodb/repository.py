@@ -8,6 +8,7 @@ check failures become domain errors: ``Duplicate`` when an idempotency record ex
 from __future__ import annotations
 
 import heapq
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,6 +27,7 @@ from shared.adapters.dynamodb.schema import (
     SORT_KEY,
     TTL_ATTRIBUTE,
 )
+from shared.adapters.dynamodb.ticket_side_writes import TicketSideWrites
 from shared.domain.agent import Agent
 from shared.domain.audit import AuditEntry
 from shared.domain.common import iso, utcnow
@@ -33,14 +35,15 @@ from shared.domain.customer import Customer
 from shared.domain.errors import AtCapacity, Conflict
 from shared.domain.identity import IdentityKind
 from shared.domain.intake import ContactUpdate, TicketUpdate
-from shared.domain.kpi import on_inbound, on_solved
+from shared.domain.kpi import on_inbound, on_solved, solves
 from shared.domain.merge import MergePlan, UndoPlan, contact_totals
 from shared.domain.message import DeliveryStatus, Message, PartyRole
 from shared.domain.parties import MAX_PARTY_LINKS, PARTY_LINK_DAYS, PartyLink
 from shared.domain.routing import waiting_position
 from shared.domain.search import SearchEntry, SearchKind
 from shared.domain.ticket import Ticket, TicketSummary
-from shared.domain.ticket_work import counts_for_assignee, sla_watch
+from shared.domain.ticket_list import TicketFilters
+from shared.domain.ticket_work import counts_for_assignee, listed_collaborators, sla_watch
 from shared.domain.timeline import TimelineEntry
 from shared.ports import InboundWrite, Page, ProviderMessageRef, QueueHead, Versioned
 
@@ -48,7 +51,7 @@ _TABLE_KEYS = frozenset({PARTITION_KEY, SORT_KEY})
 _NEW = f"attribute_not_exists({PARTITION_KEY})"
 
 
-class DynamoRepository(KpiCounters):  # TableOperations, plus add_kpis
+class DynamoRepository(KpiCounters, TicketSideWrites):  # TableOperations, plus add_kpis
     def __init__(self, table: Any) -> None:
         """``table`` is a boto3 ``dynamodb.Table`` resource (its client serialises types)."""
         self._table = table
@@ -115,7 +118,6 @@ class DynamoRepository(KpiCounters):  # TableOperations, plus add_kpis
             ascending=True,
             limit=limit,
             cursor=cursor,
-            filters={},
             sk_prefix="MSG#",
         )
         return ticket, Page([from_item(item, Message) for item in items], next_cursor)
@@ -144,34 +146,70 @@ class DynamoRepository(KpiCounters):  # TableOperations, plus add_kpis
         view: str = "all",
         who: str | None = None,
         topic: str | None = None,
-        status: str | None = None,
-        channel: str | None = None,
+        filters: TicketFilters | None = None,
     ) -> Page[TicketSummary]:
         """The agents' lists, cursor-paginated, never scanned:
 
-        - ``all``: GSI4 list shards, newest first;
-        - ``mine``: GSI1 ``ASSIGNEE#<who>``, the caller's active tickets, newest first;
+        - ``all``: GSI4 list shards, newest first; with a customer filter, that customer's
+          GSI6 partition instead;
+        - ``mine``: GSI1 ``ASSIGNEE#<who>`` and ``COLLABORATOR#<who>``, the caller's active
+          tickets and those they collaborate on, newest first (the collaborations are items
+          naming the ticket: the page's tickets are then read with one BatchGetItem);
         - ``customer``: GSI6 ``CUSTOMERTICKETS#<who>``, a customer's tickets, newest first;
         - ``queue``: GSI2 shards of ``topic``'s queue, waiting tickets by priority then age.
 
-        ``status`` and ``channel`` filter within the view (a FilterExpression: items read count,
-        so a sparse filter reads more than it returns; the page stays bounded per shard).
+        A creation-date range is a key condition on the ``<created>#<ref>`` sort keys (the
+        queue's start with the priority: there it is tested on the rows read); the other filters
+        are filter expressions (items read count, so a sparse filter reads more than it returns;
+        the page stays bounded per partition).
         """
+        wanted = filters or TicketFilters()
+        equalities = wanted.equalities()
         if view == "mine":
-            spec = ("GSI1", "gsi1pk", "gsi1sk", [keys.assignee_pk(who or "")], False)
-        elif view == "customer":
-            spec = ("GSI6", "gsi6pk", "gsi6sk", [keys.customer_tickets_pk(who or "")], False)
+            pks = [keys.assignee_pk(who or ""), keys.collaborator_pk(who or "")]
+            spec = ("GSI1", "gsi1pk", "gsi1sk", pks, False)
+        elif view == "customer" or (view == "all" and wanted.customer_id):
+            customer = who if view == "customer" else wanted.customer_id
+            spec = ("GSI6", "gsi6pk", "gsi6sk", [keys.customer_tickets_pk(customer or "")], False)
+            equalities.pop("customer_id", None)
         elif view == "queue":
             pks = [keys.queue_pk(topic or "", shard) for shard in range(QUEUE_SHARDS)]
             spec = ("GSI2", "gsi2pk", "gsi2sk", pks, True)
         else:
             spec = ("GSI4", "gsi4pk", "gsi4sk", [keys.ticket_list_pk(s) for s in range(LIST_SHARDS)], False)
         index, pk_name, sk_name, pks, ascending = spec
-        filters = {"status": status, "channel": channel}
+        page_filter = _filter_expression(equalities, wanted)
+        if page_filter is not None and view == "mine":
+            page_filter = page_filter.either_entity("collaboration")  # tested in code once read
         items, next_cursor = self._sharded_page(
-            index, pk_name, sk_name, pks, ascending=ascending, limit=limit, cursor=cursor, filters=filters
+            index,
+            pk_name,
+            sk_name,
+            pks,
+            ascending=ascending,
+            limit=limit,
+            cursor=cursor,
+            page_filter=page_filter,
+            sk_range=_created_range(wanted) if index != "GSI2" else None,
         )
-        return Page([_summary(item) for item in items], next_cursor)
+        # Rows read by key (collaborations) and the queue's dates are tested here; for the
+        # others this repeats what the key condition and filter expression already checked.
+        return Page([row for row in self._rows(items) if wanted.matches(row)], next_cursor)
+
+    def _rows(self, items: list[dict[str, Any]]) -> list[TicketSummary]:
+        """List rows from index items; a collaboration names its ticket, read here by key (one
+        BatchGetItem for the page), and is dropped if the ticket is gone or no longer active."""
+        named = [str(i["ticket_id"]) for i in items if i.get(ENTITY) == "collaboration"]
+        tickets: dict[str, dict[str, Any]] = {}
+        if named:
+            found = self._read_by_keys([self._ticket_keys(t) for t in dict.fromkeys(named)])
+            tickets = {str(item["id"]): item for item in found}
+        rows = []
+        for item in items:
+            row = tickets.get(str(item["ticket_id"])) if item.get(ENTITY) == "collaboration" else item
+            if row is not None and (row is item or listed_collaborators(from_item(row, Ticket))):
+                rows.append(_summary(row))
+        return rows
 
     def _sharded_page(
         self,
@@ -183,14 +221,14 @@ class DynamoRepository(KpiCounters):  # TableOperations, plus add_kpis
         ascending: bool,
         limit: int,
         cursor: str | None,
-        filters: dict[str, str | None],
+        page_filter: _Filter | None = None,
         sk_prefix: str | None = None,
+        sk_range: tuple[str, str] | None = None,
     ) -> tuple[list[dict[str, Any]], str | None]:
         """One Query per partition, merged by sort key. The cursor holds each partition's
         position: absent = not started, a key = after it, None = exhausted."""
         cursor_keys = frozenset({PARTITION_KEY, SORT_KEY, pk_name, sk_name})
         state = cursors.decode(cursor, cursor_keys) if cursor else {}
-        wanted = {name: value for name, value in filters.items() if value}
         fetched: dict[str, tuple[list[dict[str, Any]], dict[str, Any] | None]] = {}
         for number, pk in enumerate(pks):
             name = str(number)
@@ -209,10 +247,14 @@ class DynamoRepository(KpiCounters):  # TableOperations, plus add_kpis
                 params["KeyConditionExpression"] += " AND begins_with(#isk, :prefix)"
                 params["ExpressionAttributeNames"]["#isk"] = sk_name
                 params["ExpressionAttributeValues"][":prefix"] = sk_prefix
-            if wanted:
-                params["FilterExpression"] = " AND ".join(f"#f_{k} = :f_{k}" for k in wanted)
-                params["ExpressionAttributeNames"].update({f"#f_{k}": k for k in wanted})
-                params["ExpressionAttributeValues"].update({f":f_{k}": v for k, v in wanted.items()})
+            elif sk_range is not None:
+                params["KeyConditionExpression"] += " AND #isk BETWEEN :low AND :high"
+                params["ExpressionAttributeNames"]["#isk"] = sk_name
+                params["ExpressionAttributeValues"].update({":low": sk_range[0], ":high": sk_range[1]})
+            if page_filter is not None:
+                params["FilterExpression"] = page_filter.expression
+                params["ExpressionAttributeNames"].update(page_filter.names)
+                params["ExpressionAttributeValues"].update(page_filter.values)
             if state.get(name):
                 params["ExclusiveStartKey"] = state[name]
             response = self._table.query(**params)
@@ -486,7 +528,7 @@ class DynamoRepository(KpiCounters):  # TableOperations, plus add_kpis
                 )
             )
         self._transact(operations)
-        if after.status.value == "solved" and before.value.status.value != "solved":
+        if solves(before.value, after):
             self.add_kpis(on_solved(after, after.updated_at))
 
     def save_parties(
@@ -545,7 +587,8 @@ class DynamoRepository(KpiCounters):  # TableOperations, plus add_kpis
 
     def _ticket_change(self, before: Versioned[Ticket], after: Ticket) -> list[dict[str, Any]]:
         """The ticket put (guarded by its version) and what follows it: the backlog counters of
-        the queues it leaves or joins, and the loads of the agents it moves between."""
+        the queues it leaves or joins, the loads of the agents it moves between, its
+        collaborators' items."""
         old, new = before.value, after
         position = waiting_position(new)
         put = self._put(
@@ -560,19 +603,8 @@ class DynamoRepository(KpiCounters):  # TableOperations, plus add_kpis
                 operations.append(self._backlog_change(was.topic.value, -1))
             if position is not None:
                 operations.append(self._backlog_change(position.topic.value, +1))
-        load_before, load_after = counts_for_assignee(old), counts_for_assignee(new)
-        if load_before != load_after:
-            for agent_id, delta in ((load_before, -1), (load_after, +1)):
-                if agent_id is not None:
-                    operations.append(
-                        self._update(
-                            {PARTITION_KEY: keys.agent_pk(agent_id), SORT_KEY: keys.AGENT_SK},
-                            "ADD active_ticket_count :delta",
-                            f"attribute_exists({PARTITION_KEY})",
-                            {},
-                            {":delta": delta},
-                        )
-                    )
+        operations += self._agent_loads(old, new)
+        operations += self._collaborations(old, new)
         return operations
 
     def kpis(self, day: str) -> dict[str, dict[str, int]]:
@@ -937,6 +969,43 @@ class DynamoRepository(KpiCounters):  # TableOperations, plus add_kpis
             {"#status": "status"},
             values,
         )
+
+
+@dataclass(frozen=True)
+class _Filter:
+    """A FilterExpression with its names and values."""
+
+    expression: str
+    names: dict[str, str]
+    values: dict[str, Any]
+
+    def either_entity(self, entity: str) -> _Filter:
+        """Items of ``entity`` pass too (they carry none of the filtered attributes)."""
+        return _Filter(
+            f"#f_entity = :f_entity OR ({self.expression})",
+            {**self.names, "#f_entity": ENTITY},
+            {**self.values, ":f_entity": entity},
+        )
+
+
+def _filter_expression(equalities: dict[str, str], wanted: TicketFilters) -> _Filter | None:
+    terms = [f"#f_{name} = :f_{name}" for name in equalities]
+    names = {f"#f_{name}": name for name in equalities}
+    values: dict[str, Any] = {f":f_{name}": value for name, value in equalities.items()}
+    if wanted.tag is not None:
+        terms.append("contains(#f_tags, :f_tag)")
+        names["#f_tags"] = "tags"
+        values[":f_tag"] = wanted.tag
+    return _Filter(" AND ".join(terms), names, values) if terms else None
+
+
+def _created_range(wanted: TicketFilters) -> tuple[str, str] | None:
+    """Creation times as stored (ISO, UTC, milliseconds), inclusive; "~" sorts after "#<ref>"."""
+    if wanted.created_from is None and wanted.created_to is None:
+        return None
+    low = iso(wanted.created_from) if wanted.created_from else "0"
+    high = iso(wanted.created_to) + "~" if wanted.created_to else "9"
+    return low, high
 
 
 def _party_link_keys(link: PartyLink) -> dict[str, str]:

@@ -40,6 +40,8 @@ TICKET_LIST_ATTRIBUTES: tuple[str, ...] = (
     "status",
     "channel",
     "customer_id",
+    "customer_name",
+    "account_id",
     "order_number",
     "assignee_id",
     "tags",

@@ -143,8 +143,18 @@ def test_on_hold_pauses_and_back_to_open_resumes() -> None:
     assert back.sla is not None and back.sla.paused_since is None and back.sla.paused_seconds > 0
 
 
-def test_a_reply_cannot_solve_or_close() -> None:
-    for status in (TicketStatus.solved, TicketStatus.closed, TicketStatus.new):
+def test_a_reply_cannot_close_or_make_new() -> None:
+    for status in (TicketStatus.closed, TicketStatus.new):
         with pytest.raises(ReplyRefused) as caught:
             after_reply(ticket(), T0, status)
         assert caught.value.code == "invalid_status"
+
+
+def test_a_reply_that_solves_answers_and_stops_the_clock() -> None:
+    held = after_reply(ticket(status=TicketStatus.open), T0, TicketStatus.pending_customer).ticket
+    solved = after_reply(held, T0 + timedelta(hours=1), TicketStatus.solved)
+
+    assert solved.status_changed and solved.ticket.status is TicketStatus.solved
+    clock = solved.ticket.sla
+    assert clock is not None and clock.resolved_at == T0 + timedelta(hours=1)
+    assert clock.paused_since is None and clock.next_due() is None

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
+from shared.domain.agent import Agent
 from shared.domain.canned import (
     VARIABLES,
     CannedAttachment,
@@ -272,7 +273,8 @@ def test_context_from_domain_objects_holds_only_whitelisted_strings() -> None:
         created_at=NOW,
         updated_at=NOW,
     )
-    context = canned_context(customer=customer, ticket=ticket, order=order, agent_name="Paul Durand")
+    agent = Agent(id="a1", name="Paul Durand", email="paul@example.net")
+    context = canned_context(customer=customer, ticket=ticket, order=order, agent=agent)
     assert context == {
         "customer": {"first_name": "Léa", "last_name": "Martin", "name": "Léa Martin"},
         "ticket": {"id": "K7M3Q9XA"},
@@ -288,3 +290,15 @@ def test_context_from_domain_objects_holds_only_whitelisted_strings() -> None:
     assert {f"{ns}.{name}" for ns, values in context.items() for name in values} <= VARIABLES
     text = preview(shipping_response(), Channel.sms, context).text
     assert text == "Commande #1001 : https://suivi/6A123"
+
+
+def test_agent_names_come_from_the_profile_admins_edit() -> None:
+    agent = Agent(
+        id="a1", name="Dr Paul Durand", first_name="Paul", last_name="Durand", email="p@example.net"
+    )
+    assert canned_context(agent=agent)["agent"] == {
+        "name": "Dr Paul Durand",
+        "first_name": "Paul",
+        "last_name": "Durand",
+    }
+    assert canned_context(agent=None) == {}  # no profile: the variables are missing, not guessed
