@@ -230,7 +230,8 @@ USER_POOLS: tuple[UserPoolSpec, ...] = (
     UserPoolSpec(
         name="staff",
         description="Agents, supervisors and admins of the support team",
-        groups=("agent", "supervisor", "admin"),
+        # coordinator, billing, technician: the order back office (shared.adapters.auth)
+        groups=("agent", "supervisor", "admin", "coordinator", "billing", "technician"),
         authorizes="staff",
     ),
     UserPoolSpec(name="customers", description="Customers of the customer space", authorizes="customer"),
@@ -573,6 +574,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
             Route("GET", "/api/portal/quotes/{quote_id}", auth="customer"),
             Route("POST", "/api/portal/quotes/{quote_id}/accept", auth="customer"),
             Route("POST", "/api/orders/{order_id}/commissioning", auth="staff"),
+            Route("POST", "/api/orders/{order_id}/commissioning/uploads", auth="staff"),
             Route("POST", "/api/orders/{order_id}/billable", auth="staff"),
             Route("POST", "/api/orders/{order_id}/workflow/restart", auth="staff"),
             Route("GET", "/api/orders/{order_id}/workflow", auth="staff"),
@@ -594,7 +596,8 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
             Grant("statemachine:order_workflow", "start"),
             # The callbacks are answered here, never by a task function (no circular dependency).
             Grant("statemachine:order_workflow", "task_response"),
-            Grant("bucket:documents", "read"),  # presigned links to invoices
+            # presigned links to documents, presigned uploads of commissioning photos
+            Grant("bucket:documents", "read_write"),
         ),
     ),
     FunctionSpec(

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from shared.domain.alerts import WhatsAppAlert
+from shared.domain.audit import AuditEntry
 from shared.domain.catalog import Product, Slot, StockLevel, Technician
 from shared.domain.customer import Customer
 from shared.domain.invoice import Invoice
@@ -49,6 +50,16 @@ class Orders(Protocol):
     ) -> bool: ...
 
     def mark_satisfaction_requested(self, order_id: str, at: datetime) -> bool: ...
+
+
+class Tickets(Protocol):
+    """The part of ``DynamoRepository`` that solves back-office tickets."""
+
+    def get_ticket(self, ticket_id: str) -> Versioned[Ticket] | None: ...
+
+    def save_ticket(
+        self, before: Versioned[Ticket], after: Ticket, audit: list[AuditEntry], note: Message | None = None
+    ) -> None: ...
 
 
 class Customers(Protocol):
@@ -118,6 +129,12 @@ class WorkflowData(Protocol):
 
     def open_ticket(self, order_id: str, reason: str, ticket: Ticket, note: Message) -> tuple[str, bool]: ...
 
+    def open_tickets(self, order_id: str, reason_prefix: str) -> list[tuple[str, str]]:
+        """(reason, ticket id) of the order's back-office tickets not yet solved by the workflow."""
+        ...
+
+    def mark_ticket_resolved(self, order_id: str, reason: str, at: datetime) -> None: ...
+
     def create_survey(self, survey: Survey) -> tuple[Survey, bool]: ...
 
     def get_survey(self, token: str) -> Versioned[Survey] | None: ...
@@ -181,6 +198,18 @@ class Provisioning(Protocol):
 
 class Documents(Protocol):
     def put(self, key: str, body: bytes, content_type: str) -> None: ...
+
+    def url(self, key: str, expires_s: int = 300) -> str: ...
+
+
+class Uploads(Protocol):
+    """Files people upload straight to storage (presigned), e.g. commissioning photos."""
+
+    def presign_upload(self, key: str, content_type: str, max_bytes: int, expires_s: int) -> dict[str, Any]:
+        """``{"url", "fields"}``: an HTML form POST of at most ``max_bytes`` of ``content_type``."""
+        ...
+
+    def exists(self, key: str) -> bool: ...
 
     def url(self, key: str, expires_s: int = 300) -> str: ...
 

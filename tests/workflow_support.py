@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from datetime import time as dtime
 from decimal import Decimal
 from pathlib import Path
@@ -42,6 +42,7 @@ WORKFLOW_FUNCTIONS = (
     "orders_api",  # the 360 order view
 )
 STAFF = {"sub": "agent-1", "email": "agent@guichet.local", "cognito:groups": "[agent supervisor]"}
+TECHNICIAN = {"sub": "tech-1", "email": "bruno@guichet.example", "cognito:groups": "[technician]"}
 
 # Fast waits for tests (seconds); the ASL reads them from each execution's input.
 TEST_OVERRIDES = {
@@ -163,6 +164,9 @@ class WorkflowHarness:
         os.environ.update({**env, **self.overrides})
         self.env = {**env, **self.overrides}
 
+        from shared.adapters import clock
+
+        self._cleanups.append(lambda: clock.travel(timedelta(0)))
         self.dispatcher = Dispatcher(specs, region=REGION, account_id=ACCOUNT)
         self._cleanups.append(self.dispatcher.install())
         self._reset_wiring()
@@ -280,7 +284,11 @@ class WorkflowHarness:
         windows = [{"weekday": day, "start": "08:00", "end": "12:00"} for day in range(5)] + [
             {"weekday": day, "start": "13:00", "end": "17:00"} for day in range(5)
         ]
-        self.api("PUT", "/api/technicians/T1", {"name": "Bruno", "skills": ["fiber"], "windows": windows})
+        self.api(
+            "PUT",
+            "/api/technicians/T1",
+            {"name": "Bruno", "email": TECHNICIAN["email"], "skills": ["fiber"], "windows": windows},
+        )
         self.api("PUT", "/api/technicians/T2", {"name": "Chloé", "skills": ["alarm"], "windows": windows})
 
     def set_stock(self, sku: str, available: int) -> None:
@@ -412,19 +420,41 @@ class WorkflowHarness:
         record = self.workflow(order_id)
         return bool(record and record.awaiting and record.awaiting.kind.value == kind)
 
+    def travel_to_visit(self, order_id: str, after_start: float = 3600) -> None:
+        """Move the handlers' clock to ``after_start`` seconds into the order's current visit."""
+
+        from shared.adapters import clock
+
+        appointment = self.workflow(order_id).appointment
+        moment = appointment.start + timedelta(seconds=after_start)
+        clock.travel(max(clock.offset(), moment - datetime.now(UTC)))
+
     def report(
-        self, order_id: str, *, passed: bool = True, installed: list[str] | None = None, wait: bool = True
+        self,
+        order_id: str,
+        *,
+        passed: bool = True,
+        installed: list[str] | None = None,
+        wait: bool = True,
+        claims: dict[str, str] | None = None,
+        travel: bool = True,
     ) -> Reply:
         if wait:
             self.wait_for(lambda: self.waiting_for(order_id, "commissioning"), what="the commissioning wait")
+        if travel:
+            self.travel_to_visit(order_id)
         tests = [
-            {"name": "optical power", "passed": True, "value": "-18 dBm"},
-            {"name": "throughput", "passed": passed, "value": "940 Mbit/s" if passed else "12 Mbit/s"},
+            {"name": "optical power", "result": "passed", "measure": "-18 dBm"},
+            {
+                "name": "throughput",
+                "result": "passed" if passed else "failed",
+                "measure": "940 Mbit/s" if passed else "12 Mbit/s",
+            },
         ]
         body: dict[str, Any] = {"technician_id": "T1", "tests": tests}
         if installed is not None:
             body["installed_line_ids"] = installed
-        return self.api("POST", f"/api/orders/{order_id}/commissioning", body)
+        return self.api("POST", f"/api/orders/{order_id}/commissioning", body, claims=claims)
 
     def history(self, name: str) -> list[dict[str, Any]]:
         events: list[dict[str, Any]] = []

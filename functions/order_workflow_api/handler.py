@@ -3,6 +3,7 @@
 Staff (JWT of the staff pool):
   POST /api/quotes, GET /api/quotes/{id}, POST /api/quotes/{id}/accept (on the customer's behalf)
   POST /api/orders/{id}/commissioning   the technician's report -> answers the waiting execution
+  POST /api/orders/{id}/commissioning/uploads  a presigned upload for a photo or the signature
   POST /api/orders/{id}/billable        billable status of lines -> releases a billing hold
   POST /api/orders/{id}/workflow/restart, GET /api/orders/{id}/workflow, GET /api/orders/{id}/invoice
   PUT  /api/catalog/products/{sku}, PUT /api/technicians/{id}   (supervisors and admins)
@@ -25,7 +26,14 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from pydantic import BaseModel, Field
 
 from shared.adapters import api_errors
-from shared.adapters.auth import STAFF_ROLES, Forbidden, caller_from_event
+from shared.adapters.auth import (
+    BACK_OFFICE_ROLES,
+    COORDINATOR_ROLES,
+    STAFF_ROLES,
+    TECHNICIAN_ROLE,
+    Forbidden,
+    caller_from_event,
+)
 from shared.adapters.aws.documents import S3Documents
 from shared.adapters.aws.stepfunctions import StepFunctionsEngine
 from shared.adapters.clock import SystemClock
@@ -34,12 +42,12 @@ from shared.adapters.dynamodb.repository import DynamoRepository
 from shared.adapters.dynamodb.workflow_store import WorkflowStore
 from shared.domain.catalog import Product, Slot, Technician, WorkingWindow
 from shared.domain.common import Address
-from shared.domain.errors import Conflict, InvalidInput, NotFound
+from shared.domain.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from shared.domain.identity import IdentityKind, InvalidIdentifier, normalize_email
 from shared.domain.order import BillableStatus
 from shared.domain.quote import Quote
-from shared.domain.workflow import TestResult
-from shared.services import quotes
+from shared.domain.workflow import Signature, TestResult
+from shared.services import order_commissioning, quotes
 from shared.settings import OrderApiSettings, load
 
 logger = Logger()
@@ -136,10 +144,26 @@ class Accepted(BaseModel):
 
 
 class CommissioningIn(BaseModel):
-    technician_id: str | None = Field(default=None, max_length=64)
+    technician_id: str | None = Field(
+        default=None, max_length=64, description="The visit's technician (a coordinator entering it for them)"
+    )
     tests: list[TestResult] = Field(min_length=1, max_length=100)
     installed_line_ids: list[str] | None = Field(default=None, max_length=500)
     notes: str | None = Field(default=None, max_length=2000)
+    photos: list[str] = Field(default_factory=list, max_length=20, description="Upload ids of the photos")
+    signature: Signature | None = Field(default=None, description="Who signed for the customer")
+
+
+class UploadIn(BaseModel):
+    content_type: str = Field(description="image/jpeg or image/png", max_length=100)
+
+
+class UploadOut(BaseModel):
+    upload_id: str = Field(description="Name it in the report's photos (or signature.image)")
+    url: str = Field(description="POST the file here as multipart/form-data, after the fields")
+    fields: dict[str, str]
+    expires_at: datetime
+    max_bytes: int
 
 
 class ReportOut(BaseModel):
@@ -165,6 +189,7 @@ class ProductIn(BaseModel):
 
 class TechnicianIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
+    email: str | None = Field(default=None, max_length=254, description="Their staff account's email")
     skills: list[str] = Field(default_factory=list, max_length=50)
     windows: list[WorkingWindow] = Field(default_factory=list, max_length=50)
     timezone: str = "Europe/Paris"
@@ -237,21 +262,50 @@ def portal_accept(quote_id: str, body: AcceptIn) -> Response[str]:
 
 
 # ------------------------------------------------------------------ the workflow's human steps
+def _reporter() -> order_commissioning.Reporter:
+    caller = caller_from_event(app.current_event.raw_event)
+    return order_commissioning.Reporter(
+        who=caller.email or caller.subject,
+        email=caller.email,
+        technician=TECHNICIAN_ROLE in caller.roles,
+        coordinator=bool(caller.roles & COORDINATOR_ROLES),
+    )
+
+
+@app.post("/api/orders/<order_id>/commissioning/uploads")
+def commissioning_upload(order_id: str, body: UploadIn) -> Response[str]:
+    """A presigned upload (15 minutes, 10 MB) for a photo of the visit or the signature."""
+    w = _w()
+    grant = order_commissioning.commissioning_upload(
+        w.store,
+        w.orders,
+        w.documents,
+        w.clock,
+        order_id=order_id,
+        reporter=_reporter(),
+        content_type=body.content_type,
+    )
+    return _created(UploadOut(**grant.__dict__))
+
+
 @app.post("/api/orders/<order_id>/commissioning")
 def commissioning(order_id: str, body: CommissioningIn) -> ReportOut:
-    who = _staff()
+    """The visit's report: from its technician, or a coordinator for them; not before it starts."""
     w = _w()
-    report = quotes.submit_commissioning(
+    report = order_commissioning.submit_commissioning(
         w.store,
         w.orders,
         w.engine,
+        w.documents,
         w.clock,
         order_id=order_id,
+        reporter=_reporter(),
         tests=body.tests,
         installed_line_ids=body.installed_line_ids,
         technician_id=body.technician_id,
         notes=body.notes,
-        received_by=f"agent:{who}",
+        photos=body.photos,
+        signature=body.signature,
     )
     logger.info("commissioning report", extra={"order_id": order_id, "passed": report.passed})
     return ReportOut(
@@ -280,7 +334,7 @@ def restart(order_id: str) -> dict[str, str]:
 def workflow(order_id: str) -> dict[str, Any]:
     _staff()
     w = _w()
-    view = quotes.workflow_details(w.store, w.store, order_id)
+    view = quotes.workflow_details(w.store, w.store, order_id, w.documents)
     if not view:
         raise NotFound("workflow of order", order_id)
     return view
@@ -358,9 +412,10 @@ def _validation(exc: RequestValidationError) -> Response[str]:
     return api_errors.validation_error(exc)
 
 
-api_errors.answer_domain_errors(app, NotFound, Conflict, Forbidden)
+api_errors.answer_domain_errors(app, NotFound, Conflict, Forbidden, NotAllowed)
 
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return api_errors.answer_staff_api(app, event, context)
+    # Coordinators, the billing role and technicians reach this API (each route checks its roles).
+    return api_errors.answer_staff_api(app, event, context, BACK_OFFICE_ROLES)

@@ -11,6 +11,8 @@
   S3 and its notification goes through the rule's topic to the inbound queue (inbound_email.py).
 * ``POST /local/events`` (``{"source", "detail-type", "detail"}`` or a list) -> EventBridge
   ``PutEvents`` on the default bus, so declared rules route them (e.g. Amazon Connect events).
+* ``GET|POST /local/clock`` (``{"advance_s": N}`` or ``{"offset_s": N}``) -> the handlers' clock
+  (shared/adapters/clock.py): stand at tomorrow's visit, or at an invoice's due date.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -26,6 +29,7 @@ from infra.local.gateway import HttpResponse, Request, json_response, message_re
 from infra.local.outbox import Outbox, fake_provider_call
 from infra.local.resources import LocalResources
 from infra.local.scheduler import Scheduler
+from shared.adapters import clock
 
 _FIRE = re.compile(r"^/local/schedules/([^/]+)/fire$")
 _PROVIDER = re.compile(r"^/local/providers/([^/]+)(/.*)?$")
@@ -68,6 +72,8 @@ class LocalApi:
         m = _FIRE.match(path)
         if m:
             return self._fire(m.group(1)) if method == "POST" else self._not_allowed("POST")
+        if path == "/local/clock":
+            return self._clock(request) if method in ("GET", "POST") else self._not_allowed("GET, POST")
         posts = {"/local/inbound-email": self._inbound_email, "/local/events": self._events}
         if path in posts:
             return posts[path](request) if method == "POST" else self._not_allowed("POST")
@@ -110,6 +116,21 @@ class LocalApi:
                 "pool": pool.name,
             },
         )
+
+    def _clock(self, request: Request) -> HttpResponse:
+        if request.method == "POST":
+            try:
+                payload = json.loads(request.body or b"{}")
+                if not isinstance(payload, dict):
+                    raise ValueError
+                if "offset_s" in payload:
+                    clock.travel(timedelta(seconds=float(payload["offset_s"])))
+                else:
+                    clock.travel(clock.offset() + timedelta(seconds=float(payload.get("advance_s", 0))))
+            except (TypeError, ValueError, OverflowError):
+                return message_response(400, 'Post {"advance_s": seconds} or {"offset_s": seconds}')
+        now = clock.SystemClock().now()
+        return json_response(200, {"now": now.isoformat(), "offset_s": clock.offset().total_seconds()})
 
     def _outbox_items(self, request: Request) -> HttpResponse:
         return json_response(200, self._outbox.items())

@@ -13,7 +13,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from shared.adapters.auth import STAFF_ROLES, Forbidden, caller_from_event
-from shared.domain.errors import AtCapacity, Conflict, InvalidCursor, NotFound
+from shared.domain.errors import AtCapacity, Conflict, InvalidCursor, NotAllowed, NotFound
 
 
 def error(status: int, message: str, **extra: Any) -> Response[str]:
@@ -61,22 +61,27 @@ def _refused(status: int, message: str) -> dict[str, Any]:
 CUSTOMER_SPACE = "/api/portal/"  # routes behind the customer pool's authorizer; all others: staff
 
 
-def refuse_without_staff_role(event: dict[str, Any]) -> dict[str, Any] | None:
+def refuse_without_staff_role(
+    event: dict[str, Any], roles: frozenset[str] = STAFF_ROLES
+) -> dict[str, Any] | None:
     """A staff route called by someone signed in without a staff role (agent, supervisor,
     admin) is a 403 before anything is parsed or read; finer role checks stay in the routes.
     The customer-space routes check the customer's identity themselves."""
     if str(event.get("rawPath") or "").startswith(CUSTOMER_SPACE):
         return None
     try:
-        caller_from_event(event).require_any(STAFF_ROLES)
+        caller_from_event(event).require_any(roles)
     except Forbidden as refused:
         return _refused(403, str(refused))
     return None
 
 
-def answer_staff_api(app: Any, event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """The entry point of a staff /api/* function: the role gate, JSON only, then the routes."""
-    screened = refuse_without_staff_role(event) or refuse_non_json(event)
+def answer_staff_api(
+    app: Any, event: dict[str, Any], context: Any, roles: frozenset[str] = STAFF_ROLES
+) -> dict[str, Any]:
+    """The entry point of a staff /api/* function: the role gate (``roles``: the staff roles,
+    or more for the order back office), JSON only, then the routes."""
+    screened = refuse_without_staff_role(event, roles) or refuse_non_json(event)
     if screened is not None:
         return screened
     answer: dict[str, Any] = app.resolve(event, context)
@@ -90,6 +95,7 @@ DOMAIN_STATUSES: dict[type[Exception], int] = {
     Conflict: 409,
     AtCapacity: 409,
     Forbidden: 403,
+    NotAllowed: 403,
 }
 
 

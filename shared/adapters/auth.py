@@ -6,6 +6,13 @@ from dataclasses import dataclass
 from typing import Any
 
 STAFF_ROLES = frozenset({"agent", "supervisor", "admin"})
+# The order back office's people (groups of the staff pool): coordinators plan visits and may
+# enter a report for a technician, the billing role validates invoices, technicians report on
+# their own visits. They reach the order back-office API only (not the ticket workspace).
+COORDINATOR_ROLES = frozenset({"coordinator", "supervisor", "admin"})
+BILLING_ROLES = frozenset({"billing", "admin"})
+TECHNICIAN_ROLE = "technician"
+BACK_OFFICE_ROLES = STAFF_ROLES | frozenset({"coordinator", "billing", TECHNICIAN_ROLE})
 
 
 class Forbidden(Exception):

@@ -10,6 +10,7 @@ catches it into a back-office ticket.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -30,6 +31,7 @@ from shared.adapters.outbound.whatsapp_alerts import WhatsAppTemplateAlerts
 from shared.adapters.provisioning import provisioning_for
 from shared.domain.common import Channel
 from shared.domain.errors import Conflict
+from shared.domain.order_policy import ORDER_POLICY, OrderPolicy
 from shared.domain.team_config import SlaSettings
 from shared.domain.workflow import TransientError, WorkflowError
 from shared.services import team_config
@@ -103,6 +105,8 @@ def step_ports(settings: WorkflowStepSettings) -> StepPorts:
         clock=clock,
         public_base_url=settings.public_base_url,
         sla=_stored_sla(table),
+        tickets=customers,
+        policy=stored_order_policy(table),
     )
     if isinstance(settings, PreparationSettings):
         ports.provisioning = provisioning_for(settings.provisioning_url, settings.provisioning_timeout_s)
@@ -117,6 +121,23 @@ def _stored_sla(table: Any) -> Callable[[], SlaSettings]:
     return lambda: config.current().sla
 
 
+def stored_order_policy(table: Any) -> Callable[[], OrderPolicy]:
+    """The admins' order policy (team language, invoice validation, payment terms), re-read at
+    most once a minute (one GetItem)."""
+    store = DynamoConfigStore(table)
+    cached: dict[str, tuple[float, OrderPolicy]] = {}
+
+    def current() -> OrderPolicy:
+        now = time.monotonic()
+        hit = cached.get("policy")
+        if hit is None or now - hit[0] > team_config.CONFIG_TTL_S:
+            hit = (now, team_config.read(store, ORDER_POLICY).value)
+            cached["policy"] = hit
+        return hit[1]
+
+    return current
+
+
 def _whatsapp_client(settings: WorkflowStepSettings) -> OutboundChannel | None:
     """The WhatsApp client from the providers secret (read once, on the first WhatsApp alert)."""
     assert settings.provider_secrets_id is not None
@@ -127,5 +148,11 @@ def _whatsapp_client(settings: WorkflowStepSettings) -> OutboundChannel | None:
 
 def satisfaction_service(ports: StepPorts) -> SatisfactionService:
     return SatisfactionService(
-        ports.orders, ports.store, ports.alerts, ports.clock, ports.public_base_url, sla=ports.sla
+        ports.orders,
+        ports.store,
+        ports.alerts,
+        ports.clock,
+        ports.public_base_url,
+        sla=ports.sla,
+        team_locale=lambda: ports.order_policy().team_locale,
     )

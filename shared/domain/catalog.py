@@ -63,6 +63,7 @@ class WorkingWindow(DomainModel):
 class Technician(DomainModel):
     id: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=200)
+    email: str | None = Field(default=None, max_length=254)  # their staff account: reports as them
     skills: list[str] = Field(default_factory=list)
     windows: list[WorkingWindow] = Field(default_factory=list)
     timezone: str = "Europe/Paris"

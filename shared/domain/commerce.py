@@ -17,7 +17,7 @@ from pydantic import Field
 from shared.domain.common import Address, DomainModel
 from shared.domain.identity import IdentityKind
 from shared.domain.inbound import IdentityClaim
-from shared.domain.order import OrderLine, OrderSource, Payment, Shipment
+from shared.domain.order import Order, OrderLine, OrderSource, OrderStage, Payment, Refund, Shipment
 
 
 class PlatformCustomer(DomainModel):
@@ -68,7 +68,18 @@ class OrderSnapshot(DomainModel):
     placed_at: datetime | None = None
     cancelled_at: datetime | None = None
     completed_at: datetime | None = None  # WooCommerce "completed": the shop says it was delivered
+    refunds: list[Refund] = Field(default_factory=list)  # every refund the platform lists
     source_updated_at: datetime | None = None
+
+
+class RefundSnapshot(DomainModel):
+    """One refund of an order (Shopify ``refunds/create``): its amount and lines."""
+
+    source: OrderSource
+    topic: str
+    dedup_key: str | None
+    order_external_id: str
+    refund: Refund
 
 
 class FulfillmentSnapshot(DomainModel):
@@ -133,4 +144,49 @@ class Ignored(DomainModel):
     reason: str
 
 
-CommerceEvent = OrderSnapshot | FulfillmentSnapshot | CheckoutSnapshot | CustomerSnapshot | Deletion | Ignored
+CommerceEvent = (
+    OrderSnapshot
+    | FulfillmentSnapshot
+    | RefundSnapshot
+    | CheckoutSnapshot
+    | CustomerSnapshot
+    | Deletion
+    | Ignored
+)
+
+
+# The stages a platform order goes through, in order (it never goes back, except to cancelled).
+PLATFORM_STAGES = (
+    OrderStage.reception,
+    OrderStage.preparation,
+    OrderStage.satisfaction,
+    OrderStage.completed,
+)
+
+
+def implied_stage(order: Order) -> OrderStage:
+    """The stage a platform order's status implies: cancelled or deleted; delivered (completed
+    when no survey will be asked: an imported past delivery, or nobody to ask; else the
+    satisfaction stage, whose survey is asked now); shipped or partly fulfilled (preparation:
+    the shop prepares and ships it); else received (reception)."""
+    if order.cancelled_at is not None or order.deleted_at is not None:
+        return OrderStage.cancelled
+    if order.delivered_at is not None or order.is_delivered():
+        if order.satisfaction_skipped or not order.customer_id:
+            return OrderStage.completed
+        return OrderStage.satisfaction
+    live = [s for s in order.shipments if s.status not in ("cancelled", "failed")]
+    if live or (order.fulfillment_status or "").lower() in ("partial", "fulfilled", "shipped"):
+        return OrderStage.preparation
+    return OrderStage.reception
+
+
+def later_stage(current: OrderStage, implied: OrderStage) -> bool:
+    """Whether moving a platform order from ``current`` to ``implied`` is progress."""
+    if current is implied or current in (OrderStage.cancelled, OrderStage.completed):
+        return False
+    if implied is OrderStage.cancelled:
+        return True
+    if current not in PLATFORM_STAGES:  # a quote's workflow stage: the platform does not drive it
+        return False
+    return PLATFORM_STAGES.index(implied) > PLATFORM_STAGES.index(current)

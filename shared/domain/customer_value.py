@@ -17,15 +17,19 @@ _NOT_SPENT = frozenset({PaymentStatus.refunded, PaymentStatus.voided, PaymentSta
 
 
 def contribution(order: Order | None) -> tuple[int, Decimal]:
-    """(1, total) for an order its customer placed and kept; (0, 0) for no order, a quote,
-    a cancelled or deleted order, or one refunded, voided or whose payment failed."""
+    """(1, total less refunds) for an order its customer placed and kept; (0, 0) for no order,
+    a quote, a cancelled or deleted order, or one refunded in full, voided or whose payment
+    failed. A partial refund lowers the value, the order still counts."""
     if order is None or order.customer_id is None:
         return 0, Decimal("0")
     if order.stage in (OrderStage.quote, OrderStage.cancelled) or order.cancelled_at or order.deleted_at:
         return 0, Decimal("0")
     if order.payment.status in _NOT_SPENT:
         return 0, Decimal("0")
-    return 1, order.total
+    kept = order.total - order.refunded_total
+    if order.total > 0 and kept <= 0:
+        return 0, Decimal("0")
+    return 1, kept
 
 
 def change(before: Order | None, after: Order) -> dict[str, tuple[int, Decimal]]:

@@ -29,6 +29,10 @@ class IdentityTaken(Conflict):
         self.identities = identities
 
 
+class NotAllowed(DomainError):
+    """The caller is known but may not do this (e.g. a technician reporting on another's visit)."""
+
+
 class AtCapacity(DomainError):
     """The agent already works as many tickets as their capacity allows."""
 

@@ -57,6 +57,7 @@ class PaymentStatus(StrEnum):
     authorized = "authorized"
     paid = "paid"
     partially_paid = "partially_paid"
+    partially_refunded = "partially_refunded"
     refunded = "refunded"
     voided = "voided"
     failed = "failed"
@@ -68,6 +69,25 @@ class Payment(DomainModel):
     amount: Decimal = Decimal("0")
     currency: str = "EUR"
     provider_reference: str | None = None
+
+
+class RefundLine(DomainModel):
+    line_id: str  # the order line refunded
+    quantity: int = Field(default=0, ge=0)
+    amount: Decimal = Decimal("0")  # refunded for this line, taxes included
+
+
+class Refund(DomainModel):
+    """Money given back on an order: by the platform (Shopify, WooCommerce) or, for an order
+    Guichet invoiced, by a credit note."""
+
+    id: str  # the platform's refund id, or the credit note's number
+    amount: Decimal  # taxes included, in the order's currency
+    currency: str = "EUR"
+    lines: list[RefundLine] = Field(default_factory=list)
+    reason: str | None = None
+    refunded_at: datetime | None = None
+    source: str  # shopify, woocommerce, credit_note
 
 
 class Shipment(DomainModel):
@@ -118,6 +138,23 @@ class Order(DomainModel):
     delivered_at: datetime | None = None
     satisfaction_requested_at: datetime | None = None  # the satisfaction stage was asked for
     satisfaction_skipped: str | None = None  # why it never will be (e.g. delivered before an import)
+    refunds: list[Refund] = Field(default_factory=list)
+
+    @property
+    def refunded_total(self) -> Decimal:
+        return sum((refund.amount for refund in self.refunds), Decimal("0"))
+
+    def with_refund_status(self) -> Order:
+        """The payment status the refunds imply: refunded in full, or partially (a paid order)."""
+        refunded = self.refunded_total
+        status = self.payment.status
+        if refunded <= 0 or status in (PaymentStatus.voided, PaymentStatus.failed):
+            return self
+        full = self.total > 0 and refunded >= self.total
+        wanted = PaymentStatus.refunded if full else PaymentStatus.partially_refunded
+        if status is wanted:
+            return self
+        return self.model_copy(update={"payment": self.payment.model_copy(update={"status": wanted})})
 
     def is_delivered(self) -> bool:
         """Every line shipped by delivered shipments, or the platform says fulfilled and every

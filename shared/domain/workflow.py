@@ -115,21 +115,41 @@ class Appointment(DomainModel):
     booked_at: datetime
 
 
+class TestOutcome(StrEnum):
+    passed = "passed"
+    failed = "failed"
+
+
 class TestResult(DomainModel):
+    """One commissioning test: what was checked, its result and, optionally, what was measured."""
+
     name: str = Field(min_length=1, max_length=100)
-    passed: bool
+    result: TestOutcome
+    measure: str | None = Field(default=None, max_length=200)  # e.g. "-18 dBm", "940 Mbit/s"
     line_id: str | None = None
-    value: str | None = Field(default=None, max_length=200)  # e.g. "-18 dBm", "940 Mbit/s"
+
+    @property
+    def passed(self) -> bool:
+        return self.result is TestOutcome.passed
+
+
+class Signature(DomainModel):
+    """The customer's signature at the end of the visit: who signed, and its image if taken."""
+
+    signed_by: str = Field(min_length=1, max_length=200)
+    image: str | None = None  # upload id of the signature's picture
 
 
 class CommissioningReport(DomainModel):
     attempt: int
-    technician_id: str | None = None
+    technician_id: str | None = None  # the technician assigned to the visit the report is for
     tests: list[TestResult] = Field(min_length=1)
     installed_line_ids: list[str] | None = None  # None: every line was installed
     notes: str | None = Field(default=None, max_length=2000)
+    photos: list[str] = Field(default_factory=list)  # upload ids (presigned uploads)
+    signature: Signature | None = None
     received_at: datetime
-    received_by: str
+    received_by: str  # "technician:<id>" or "coordinator:<who>" (entered for the technician)
 
     @property
     def passed(self) -> bool:

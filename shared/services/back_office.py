@@ -9,16 +9,21 @@ Each (order, reason) opens at most one ticket, however often the step runs.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 
 from shared.domain.common import Channel
-from shared.domain.errors import NotFound
+from shared.domain.errors import NotFound, StaleWrite
 from shared.domain.ids import new_id, ticket_reference
 from shared.domain.message import DeliveryStatus, Direction, Message, PartyRole
 from shared.domain.order import Order
 from shared.domain.sla_policy import start_clock
-from shared.domain.team_config import SlaSettings
+from shared.domain.team_config import DEFAULT_SLA_SETTINGS, SlaSettings
 from shared.domain.ticket import Priority, Ticket, TicketStatus, TicketType, Topic, default_sla
-from shared.workflow_ports import Clock, Orders, WorkflowData
+from shared.domain.ticket_work import TicketChange, apply_change
+from shared.workflow_ports import Clock, Orders, Tickets, WorkflowData
+
+WORKFLOW_ACTOR = "order-workflow"
+_DONE = (TicketStatus.solved, TicketStatus.closed)
 
 SUBJECT_MAX = 200
 
@@ -82,3 +87,58 @@ def open_order_ticket(
     with contextlib.suppress(NotFound):  # the order is gone: the ticket still says why
         orders.link_ticket(order.id, ticket_id, now, by="order-workflow", order_number=order.number)
     return ticket_id
+
+
+def solve_order_tickets(
+    store: WorkflowData,
+    tickets: Tickets,
+    clock: Clock,
+    order: Order,
+    *,
+    reason_prefix: str,
+    note: str,
+    sla: SlaSettings | None = None,
+    only: Callable[[str], bool] | None = None,
+) -> list[str]:
+    """Solve the order's back-office tickets opened for ``reason_prefix`` (e.g. ``commissioning-``)
+    now that the step they describe is resolved, each with ``note`` (an internal note saying
+    what resolved it). A ticket an agent already solved or merged keeps its state; each guard is
+    marked resolved so a retried step does nothing twice. ``only``: which reasons (all under
+    the prefix by default). Returns the tickets solved."""
+    solved: list[str] = []
+    for reason, ticket_id in store.open_tickets(order.id, reason_prefix):
+        if only is not None and not only(reason):
+            continue
+        for _ in range(3):
+            found = tickets.get_ticket(ticket_id)
+            if found is None or found.value.status in _DONE or found.value.merged_into is not None:
+                break
+            now = clock.now()
+            settings = sla or DEFAULT_SLA_SETTINGS
+            change = TicketChange(status=TicketStatus.solved)
+            after, audit = apply_change(
+                found.value, change, WORKFLOW_ACTOR, now, settings.calendar, policy=settings.policy
+            )
+            message = Message(
+                id=new_id("N"),
+                ticket_id=ticket_id,
+                customer_id=order.customer_id,
+                channel=Channel(found.value.channel),
+                direction=Direction.internal,
+                party_role=PartyRole.system,
+                author_id=WORKFLOW_ACTOR,
+                text=note,
+                content_type="note",
+                delivery_status=DeliveryStatus.received,
+                metadata={"order_id": order.id, "reason": reason},
+                sent_at=now,
+                received_at=now,
+            )
+            try:
+                tickets.save_ticket(found, after, audit, note=message)
+            except StaleWrite:
+                continue
+            solved.append(ticket_id)
+            break
+        store.mark_ticket_resolved(order.id, reason, clock.now())
+    return solved

@@ -35,6 +35,9 @@ from shared.domain.commerce import (
     Ignored,
     OrderSnapshot,
     PlatformCustomer,
+    RefundSnapshot,
+    implied_stage,
+    later_stage,
 )
 from shared.domain.common import Channel
 from shared.domain.customer import Customer, Identity
@@ -49,6 +52,7 @@ from shared.domain.order import (
     OrderSource,
     OrderStage,
     PaymentStatus,
+    Refund,
     Shipment,
     StageEvent,
 )
@@ -137,6 +141,8 @@ def apply(
         return sync_order(orders, repo, clock, event, hook, sleep=sleep)
     if isinstance(event, FulfillmentSnapshot):
         return sync_fulfillment(orders, clock, event, hook, sleep=sleep)
+    if isinstance(event, RefundSnapshot):
+        return sync_refund(orders, clock, event, sleep=sleep)
     if isinstance(event, CheckoutSnapshot):
         return sync_checkout(orders, repo, clock, event, sleep=sleep)
     if isinstance(event, CustomerSnapshot):
@@ -194,6 +200,7 @@ def sync_order(
             and not (after.satisfaction_requested_at or after.satisfaction_skipped)
         ):
             after = after.model_copy(update={"satisfaction_skipped": "delivered before the history import"})
+        after = _staged(after, snap.source, now, history=history)
         change = _with_value(change, before, after)
         checkout, checkout_version = _completed_checkout(orders, snap, order_id, customer_id, now)
         timeline = [(customer_id, e) for e in _order_timeline(before, after, now)] if customer_id else []
@@ -255,6 +262,7 @@ def sync_fulfillment(
             ),
             now,
         )
+        after = _staged(after, snap.source, now)
         timeline = (
             [(before.customer_id, e) for e in _order_timeline(before, after, now)]
             if before.customer_id
@@ -274,6 +282,53 @@ def sync_fulfillment(
         known = seen.get("order")
         result = SyncResult("duplicate", order_id, known.customer_id if known else None)
     return _with_satisfaction(orders, clock, starter, seen.get("order"), result)
+
+
+def sync_refund(
+    orders: OrderRepository,
+    clock: Clock,
+    snap: RefundSnapshot,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+) -> SyncResult:
+    """One refund (Shopify ``refunds/create``): kept on the order with its amount and lines; the
+    payment status (partially refunded, refunded), the customer's lifetime value and timeline
+    follow. A refund of an order not synced yet fails the record (SQS retries)."""
+    order_id = order_id_for(snap.source, snap.order_external_id)
+
+    def attempt(taken: set[tuple[str, str]], first: bool) -> SyncResult:
+        now = clock.now()
+        found = orders.get_order(order_id)
+        if found is None:
+            raise OrderNotSynced(f"refund for order {order_id}, not synced yet")
+        before = found.value
+        refunds = _merge_refunds(before.refunds, [snap.refund])
+        if refunds == before.refunds:
+            if snap.dedup_key:
+                orders.commit(OrderWrite(dedup_key=snap.dedup_key, at=now))
+            return SyncResult("unchanged", order_id, before.customer_id)
+        after = before.model_copy(update={"refunds": refunds, "updated_at": now}).with_refund_status()
+        timeline = (
+            [(before.customer_id, e) for e in _order_timeline(before, after, now)]
+            if before.customer_id
+            else []
+        )
+        orders.commit(
+            OrderWrite(
+                dedup_key=snap.dedup_key,
+                customer=_with_value(None, before, after),
+                order=after,
+                order_version=found.version,
+                timeline=timeline,
+                at=now,
+            )
+        )
+        return SyncResult("updated", order_id, before.customer_id)
+
+    try:
+        return retry_lost_races(attempt, sleep)
+    except Duplicate:
+        return SyncResult("duplicate", order_id)
 
 
 def request_satisfaction(
@@ -327,11 +382,6 @@ def _merged_order(
         history.append(
             StageEvent(stage=stage, at=snap.placed_at or now, note=f"synced from {snap.source.value}")
         )
-    if snap.cancelled_at is not None and stage is not OrderStage.cancelled:
-        stage = OrderStage.cancelled
-        history.append(
-            StageEvent(stage=stage, at=snap.cancelled_at, note=f"cancelled on {snap.source.value}")
-        )
     order = Order(
         id=order_id,
         number=snap.number,
@@ -361,10 +411,53 @@ def _merged_order(
         delivered_at=before.delivered_at if before else None,
         satisfaction_requested_at=before.satisfaction_requested_at if before else None,
         satisfaction_skipped=before.satisfaction_skipped if before else None,
+        refunds=_merge_refunds(before.refunds if before else [], snap.refunds),
     )
     if snap.completed_at is not None and order.delivered_at is None:
         order = order.model_copy(update={"delivered_at": snap.completed_at})
-    return _deliver_if_done(order, now)
+    return _deliver_if_done(order.with_refund_status(), now)
+
+
+def _merge_refunds(current: list[Refund], incoming: list[Refund]) -> list[Refund]:
+    """Refunds by id: the order webhook lists them all, ``refunds/create`` brings one (maybe
+    first); none is lost whichever comes first."""
+    merged = {refund.id: refund for refund in current}
+    for refund in incoming:
+        known = merged.get(refund.id)
+        # An order's summary (WooCommerce) has no lines: a detailed copy already kept wins.
+        if known is None or refund.lines or not known.lines:
+            merged[refund.id] = refund
+    return sorted(merged.values(), key=lambda r: (r.refunded_at is None, r.refunded_at, r.id))
+
+
+def _staged(order: Order, source: OrderSource, now: datetime, *, history: bool = False) -> Order:
+    """The order at the stage its status implies (never back, except to cancelled), with the
+    stage event dated when the platform says it happened. Nothing is sent: a stage is not an alert."""
+    implied = implied_stage(order)
+    if not later_stage(order.stage, implied):
+        return order
+    at = (
+        {
+            OrderStage.cancelled: order.cancelled_at or order.deleted_at,
+            OrderStage.satisfaction: order.delivered_at,
+            OrderStage.completed: order.delivered_at,
+            OrderStage.preparation: min(
+                (s.shipped_at for s in order.shipments if s.shipped_at), default=None
+            ),
+        }.get(implied)
+        or order.source_updated_at
+        or now
+    )
+    verb = {
+        OrderStage.cancelled: "cancelled",
+        OrderStage.preparation: "shipped",
+        OrderStage.satisfaction: "delivered",
+        OrderStage.completed: "delivered",
+    }.get(implied, implied.value)
+    how = "imported from" if history else "on"
+    note = f"{verb} {how} {source.value}"
+    events = [*order.stage_history, StageEvent(stage=implied, at=at, note=note)]
+    return order.model_copy(update={"stage": implied, "stage_history": events})
 
 
 def _deliver_if_done(order: Order, now: datetime) -> Order:
@@ -455,6 +548,33 @@ def _order_timeline(before: Order | None, after: Order, now: datetime) -> list[T
                 summary=f"Order {after.number}: payment {after.payment.status.value}",
                 details={**details, "payment_status": after.payment.status.value},
                 at=moment,
+            )
+        )
+    known = {refund.id for refund in (before.refunds if before else [])}
+    titles = {line.id: line.title for line in after.lines}
+    for refund in after.refunds:
+        if refund.id in known:
+            continue
+        items = ", ".join(
+            f"{line.quantity} x {titles.get(line.line_id, line.line_id)}"
+            for line in refund.lines
+            if line.quantity
+        )
+        entries.append(
+            TimelineEntry(
+                event_id=f"order:{after.id}:refund:{refund.id}",
+                kind="order",
+                summary=f"Order {after.number}: refund of {refund.amount} {refund.currency}"
+                + (f" ({items})" if items else "")
+                + ("" if after.payment.status is PaymentStatus.refunded else ", partial"),
+                details={
+                    **details,
+                    "refund_id": refund.id,
+                    "amount": str(refund.amount),
+                    "currency": refund.currency,
+                    "lines": ",".join(f"{line.line_id}:{line.quantity}" for line in refund.lines),
+                },
+                at=refund.refunded_at or moment,
             )
         )
     if after.cancelled_at is not None and (before is None or before.cancelled_at is None):

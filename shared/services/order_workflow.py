@@ -17,6 +17,7 @@ from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from shared.domain.back_office_texts import TextKey, team_text
 from shared.domain.catalog import (
     HORIZON_DAYS,
     LEAD_DAYS,
@@ -30,6 +31,7 @@ from shared.domain.errors import Conflict
 from shared.domain.invoice import build_invoice
 from shared.domain.invoice_pdf import render_pdf
 from shared.domain.order import BillableStatus, Order, OrderStage
+from shared.domain.order_policy import DEFAULT_ORDER_POLICY, OrderPolicy
 from shared.domain.quote import money
 from shared.domain.team_config import SlaSettings
 from shared.domain.ticket import Priority, Topic
@@ -56,9 +58,9 @@ from shared.domain.workflow import (
     validate_for_reception,
 )
 from shared.ports import Versioned
-from shared.services.back_office import open_order_ticket
+from shared.services.back_office import open_order_ticket, solve_order_tickets
 from shared.services.order_alerts import AlertService
-from shared.workflow_ports import Clock, Customers, Documents, Orders, Provisioning, WorkflowData
+from shared.workflow_ports import Clock, Customers, Documents, Orders, Provisioning, Tickets, WorkflowData
 
 STAGE_ORDER = [
     OrderStage.quote,
@@ -83,6 +85,70 @@ class StepPorts:
     documents: Documents | None = None
     public_base_url: str = ""
     sla: Callable[[], SlaSettings] | None = None  # the team's stored SLA settings (cached)
+    tickets: Tickets | None = None  # solves the back-office tickets a step resolves
+    policy: Callable[[], OrderPolicy] | None = None  # the admins' order policy (team language...)
+
+    def order_policy(self) -> OrderPolicy:
+        return self.policy() if self.policy is not None else DEFAULT_ORDER_POLICY
+
+    def text(self, key: TextKey, **fields: object) -> tuple[str, str]:
+        """A back-office ticket's (subject, note) in the team's language."""
+        return team_text(key, self.order_policy().team_locale, **fields)
+
+    def open_ticket(
+        self,
+        order: Order,
+        reason: str,
+        key: TextKey,
+        *,
+        topic: Topic = Topic.back_office,
+        priority: Priority = Priority.normal,
+        **fields: object,
+    ) -> str:
+        subject, note = self.text(key, number=order.number, **fields)
+        return open_order_ticket(
+            self.store,
+            self.orders,
+            self.clock,
+            order,
+            sla=self.sla() if self.sla else None,
+            reason=reason,
+            subject=subject,
+            note=note,
+            topic=topic,
+            priority=priority,
+        )
+
+    def solve_tickets(
+        self,
+        order: Order,
+        reason_prefix: str,
+        key: TextKey,
+        only: Callable[[str], bool] | None = None,
+        **fields: object,
+    ) -> list[str]:
+        """Solve the order's open tickets for ``reason_prefix``: the step they wait on is done."""
+        if self.tickets is None:
+            return []
+        _, note = self.text(key, number=order.number, **fields)
+        return solve_order_tickets(
+            self.store,
+            self.tickets,
+            self.clock,
+            order,
+            reason_prefix=reason_prefix,
+            note=note,
+            sla=self.sla() if self.sla else None,
+            only=only,
+        )
+
+    def recovered(self, order: Order, record: WorkflowRecord, stage: str) -> None:
+        """A stage that failed in an earlier execution went through: its incident tickets are
+        solved (only when the record says it failed: no read otherwise)."""
+        if any(entry.startswith(f"{stage}:") for entry in record.failures):
+            self.solve_tickets(
+                order, "incident-", "incident_recovered", lambda r: r.endswith(f"-{stage}"), stage=stage
+            )
 
 
 # ------------------------------------------------------------------ helpers
@@ -218,6 +284,7 @@ def reception(ports: StepPorts, order_id: str) -> dict[str, Any]:
     ports.alerts.send(
         order, AlertKind.scheduled, _appointment_fields(customer, appointment), customer=customer
     )
+    ports.recovered(order, record.value, "reception")
     return {"appointment": appointment.start.isoformat(), "technician_id": appointment.technician_id}
 
 
@@ -273,6 +340,7 @@ def preparation(ports: StepPorts, order_id: str, max_back_orders: int) -> dict[s
     customer = ports.alerts.customer(order.customer_id)
     fields = _appointment_fields(customer, appointment) if appointment else {}
     ports.alerts.send(order, AlertKind.prepared, fields, customer=customer)
+    ports.recovered(order, record.value, "preparation")
     return {"provisioning_reference": record.value.provisioning_reference}
 
 
@@ -308,7 +376,8 @@ def commissioned(ports: StepPorts, order_id: str) -> dict[str, Any]:
     """Every test passed: the installed lines become billable, the customer is told."""
     versioned = load_order(ports, order_id)
     order = versioned.value
-    report = load_record(ports, order_id).value.latest_report()
+    record = load_record(ports, order_id).value
+    report = record.latest_report()
     if report is None or not report.passed:
         raise WorkflowError("no passed commissioning report recorded")
     updated = apply_commissioning(order, report)
@@ -318,6 +387,12 @@ def commissioned(ports: StepPorts, order_id: str) -> dict[str, Any]:
         except Conflict as exc:
             raise TransientError("the order changed") from exc
     ports.alerts.send(order, AlertKind.installed)
+    # The tickets of failed visits and missing reports are resolved by this passed visit.
+    for prefix in ("commissioning-", "no-report-", "visit-"):
+        ports.solve_tickets(
+            order, prefix, "commissioning_passed", attempt=report.attempt, tests=len(report.tests)
+        )
+    ports.recovered(order, record, "installation")
     return {"tests": len(report.tests)}
 
 
@@ -329,27 +404,24 @@ def commissioning_failed(ports: StepPorts, order_id: str) -> dict[str, Any]:
     report = record.value.latest_report()
     if report is None or report.passed:
         raise WorkflowError("no failed commissioning report recorded")
-    failed = ", ".join(f"{t.name}{' (' + t.value + ')' if t.value else ''}" for t in report.failed_tests())
-    open_order_ticket(
-        ports.store,
-        ports.orders,
-        ports.clock,
-        order,
-        sla=ports.sla() if ports.sla else None,
-        reason=f"commissioning-{report.attempt}",
-        subject=f"Order {order.number}: commissioning failed (visit {report.attempt})",
-        note=(
-            f"The technician's tests failed on visit {report.attempt}: {failed}. "
-            "A new visit has been booked; check the installation before it."
-        ),
-        topic=Topic.tech_support,
-        priority=Priority.high,
+    failed = ", ".join(
+        f"{t.name}{' (' + t.measure + ')' if t.measure else ''}" for t in report.failed_tests()
     )
     appointment = record.value.appointment
     if appointment is None or appointment.attempt <= report.attempt:
         record = book_appointment(ports, order, record, attempt=report.attempt + 1, not_before_hours=2)
     appointment = record.value.appointment
     assert appointment is not None
+    ports.open_ticket(
+        order,
+        f"commissioning-{report.attempt}",
+        "commissioning_failed",
+        topic=Topic.tech_support,
+        priority=Priority.high,
+        attempt=report.attempt,
+        failed=failed,
+        when=when(appointment, ports.order_policy().team_locale),
+    )
     customer = ports.alerts.customer(order.customer_id)
     ports.alerts.send(
         order,
@@ -378,20 +450,23 @@ def commissioning_timeout(ports: StepPorts, order_id: str, max_escalations: int)
         except Conflict as exc:
             raise TransientError("the workflow record changed") from exc
     appointment = record.value.appointment
-    visit = f"visit {appointment.attempt} on {appointment.start.isoformat()}" if appointment else "no visit"
-    open_order_ticket(
-        ports.store,
-        ports.orders,
-        ports.clock,
+    locale = ports.order_policy().team_locale
+    if appointment is None:
+        visit = "aucune visite" if locale == "fr" else "no visit"
+    elif locale == "fr":
+        visit = (
+            f"la visite {appointment.attempt} du {when(appointment, locale)} ({appointment.technician_id})"
+        )
+    else:
+        visit = f"visit {appointment.attempt} on {when(appointment, locale)} ({appointment.technician_id})"
+    ports.open_ticket(
         order,
-        sla=ports.sla() if ports.sla else None,
-        reason=f"no-report-{escalations}",
-        subject=f"Order {order.number}: no commissioning report ({escalations}/{max_escalations})",
-        note=(
-            f"No commissioning report arrived in time for {visit}. Contact the technician; the "
-            "order waits for the report (POST /api/orders/{id}/commissioning)."
-        ),
+        f"no-report-{escalations}",
+        "no_report",
         priority=Priority.high,
+        escalations=escalations,
+        max=max_escalations,
+        visit=visit,
     )
     if escalations >= max_escalations:
         raise InstallationAbandoned(f"no commissioning report after {escalations} escalations")
@@ -438,6 +513,8 @@ def billing(ports: StepPorts, order_id: str) -> dict[str, Any]:
     amount = f"{money(invoice.total_incl_vat)} {invoice.currency}"
     fields = {"invoice_number": invoice.number, "amount": amount, "link": link}
     ports.alerts.send(order, AlertKind.invoiced, fields, customer=customer)
+    ports.solve_tickets(order, "billing-hold", "billing_released", invoice=invoice.number)
+    ports.recovered(order, record.value, "billing")
     return {"invoice": invoice.number}
 
 
@@ -450,19 +527,7 @@ def billing_hold(ports: StepPorts, order_id: str, token: str) -> dict[str, Any]:
         raise BillingReady("nothing blocks billing any more")
     record = load_record(ports, order_id)
     listing = "; ".join(f"{line.id} {line.title} x{line.quantity}" for line in blocked)
-    open_order_ticket(
-        ports.store,
-        ports.orders,
-        ports.clock,
-        order,
-        sla=ports.sla() if ports.sla else None,
-        reason="billing-hold",
-        subject=f"Order {order.number}: billing waits for {len(blocked)} line(s)",
-        note=(
-            f"These lines have no billable status: {listing}. Mark each one billable or not "
-            "billable (POST /api/orders/{id}/billable); the invoice is issued right after."
-        ),
-    )
+    ports.open_ticket(order, "billing-hold", "billing_hold", count=len(blocked), lines=listing)
     awaiting = Awaiting(kind=WaitKind.billing, token=token, since=ports.clock.now())
     try:
         save_record(ports, record.value.model_copy(update={"awaiting": awaiting}), record.version)
@@ -490,21 +555,15 @@ def incident(ports: StepPorts, order_id: str, state: dict[str, Any], execution: 
     if found is None:
         return {"ticket": None}
     order = found.value
-    ticket = open_order_ticket(
-        ports.store,
-        ports.orders,
-        ports.clock,
+    ticket = ports.open_ticket(
         order,
-        sla=ports.sla() if ports.sla else None,
-        reason=f"incident-{execution}-{stage}",
-        subject=f"Order {order.number}: {stage} failed ({error})",
-        note=(
-            f"The order workflow stopped at {stage}: {error}"
-            + (f" - {message}" if message else "")
-            + f". Execution {execution}. Fix the cause, then restart the workflow"
-            " (POST /api/orders/{id}/workflow/restart): finished steps are not repeated."
-        ),
+        f"incident-{execution}-{stage}",
+        "incident",
         priority=Priority.high,
+        stage=stage,
+        error=error,
+        detail=f" - {message}" if message else "",
+        execution=execution,
     )
     record = load_record(ports, order_id)
     entry = f"{stage}: {error}"

@@ -3,7 +3,6 @@
 * create a quote from catalog lines, with installation slots to offer;
 * accept it (the customer in the customer space, or staff on the customer's behalf): the order
   is created and its workflow started, one execution named after the order;
-* the technician's commissioning report answers the waiting execution;
 * staff decide the billable status of lines, which wakes a billing hold;
 * restart the workflow of an order after fixing what failed.
 """
@@ -23,16 +22,10 @@ from shared.domain.errors import Conflict, InvalidInput, NotFound
 from shared.domain.ids import new_id, ticket_reference
 from shared.domain.order import BillableStatus, Order
 from shared.domain.quote import Quote, QuoteStatus, order_from_quote, quote_line
-from shared.domain.workflow import (
-    Awaiting,
-    CommissioningReport,
-    TestResult,
-    WaitKind,
-    WorkflowRecord,
-    lines_blocking_billing,
-)
+from shared.domain.workflow import Awaiting, WaitKind, WorkflowRecord, lines_blocking_billing
 from shared.ports import Versioned
-from shared.workflow_ports import Clock, Customers, Orders, WorkflowData, WorkflowEngine
+from shared.services.order_commissioning import report_links
+from shared.workflow_ports import Clock, Customers, Orders, Uploads, WorkflowData, WorkflowEngine
 
 QUOTE_VALID_DAYS = 30
 OFFERED_SLOTS = 3
@@ -205,61 +198,6 @@ def restart_workflow(
     return name
 
 
-def submit_commissioning(
-    store: WorkflowData,
-    orders: Orders,
-    engine: WorkflowEngine,
-    clock: Clock,
-    *,
-    order_id: str,
-    tests: list[TestResult],
-    installed_line_ids: list[str] | None,
-    technician_id: str | None,
-    notes: str | None,
-    received_by: str,
-) -> CommissioningReport:
-    """Record the technician's report and answer the waiting execution: all tests passed ->
-    success (validated); any failed -> ``CommissioningFailed`` (a tech ticket and a new visit).
-
-    ``Conflict`` when the order is not waiting for a report (none expected yet, or the same
-    report posted twice): nothing is recorded then.
-    """
-    found_order = orders.get_order(order_id)
-    if found_order is None:
-        raise NotFound("order", order_id)
-    line_ids = {line.id for line in found_order.value.lines}
-    unknown = sorted(set(installed_line_ids or []) - line_ids) + sorted(
-        {t.line_id for t in tests if t.line_id and t.line_id not in line_ids}
-    )
-    if unknown:
-        raise InvalidInput(
-            [{"field": "line_id", "message": f"not a line of this order: {', '.join(unknown)}"}]
-        )
-    found = store.get_workflow(order_id)
-    awaiting = found.value.awaiting if found else None
-    if found is None or awaiting is None or awaiting.kind is not WaitKind.commissioning:
-        raise Conflict("this order is not waiting for a commissioning report")
-    report = CommissioningReport(
-        attempt=awaiting.attempt,
-        technician_id=technician_id,
-        tests=tests,
-        installed_line_ids=installed_line_ids,
-        notes=notes,
-        received_at=clock.now(),
-        received_by=received_by,
-    )
-    updated = found.value.model_copy(
-        update={"reports": [*found.value.reports, report], "awaiting": None, "updated_at": clock.now()}
-    )
-    store.save_workflow(updated, found.version)  # Conflict: a concurrent post won
-    if report.passed:
-        engine.send_success(awaiting.token, {"passed": True, "attempt": report.attempt})
-    else:
-        failed = ", ".join(t.name for t in report.failed_tests())
-        engine.send_failure(awaiting.token, "CommissioningFailed", f"failed tests: {failed}"[:256])
-    return report
-
-
 def set_billable(
     store: WorkflowData,
     orders: Orders,
@@ -344,10 +282,13 @@ def invoice_link(order_id: str) -> str:
     return f"/api/orders/{order_id}/invoice"
 
 
-def workflow_details(store: WorkflowData, log: AlertLog, order_id: str) -> dict[str, Any]:
+def workflow_details(
+    store: WorkflowData, log: AlertLog, order_id: str, uploads: Uploads | None = None
+) -> dict[str, Any]:
     """What ``GET /api/orders/{id}/workflow`` answers and the 360 order view embeds: the
     workflow view (appointment, reports, provisioning, invoice, survey, CSAT, failures), the
-    alert sent at each stage, and the invoice's link. Empty when the order has no workflow."""
+    alert sent at each stage, and the invoice's link. Empty when the order has no workflow.
+    ``uploads``: short-lived links to each report's photos and signature."""
     view = workflow_view(store, order_id)
     if not view:
         return {}
@@ -356,4 +297,8 @@ def workflow_details(store: WorkflowData, log: AlertLog, order_id: str) -> dict[
     ]
     if isinstance(view.get("invoice"), dict):
         view["invoice"]["link"] = invoice_link(order_id)
+    found = store.get_workflow(order_id) if uploads is not None else None
+    if uploads is not None and found is not None:
+        for shown, report in zip(view.get("reports") or [], found.value.reports, strict=False):
+            shown["links"] = report_links(uploads, order_id, report)
     return view

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from shared.domain.back_office_texts import team_text
 from shared.domain.errors import Conflict, InvalidInput, NotFound
 from shared.domain.order import OrderStage
 from shared.domain.survey import Survey, new_survey
@@ -44,9 +45,12 @@ class SatisfactionService:
         public_base_url: str,
         *,
         sla: Callable[[], SlaSettings] | None = None,
+        team_locale: Callable[[], str] | None = None,
     ) -> None:
-        """``sla``: the team's stored SLA settings for a low-CSAT ticket (None: the defaults)."""
+        """``sla``: the team's stored SLA settings for a low-CSAT ticket (None: the defaults);
+        ``team_locale``: the language of that ticket (None: French)."""
         self._sla = sla
+        self._team_locale = team_locale
         self._orders = orders
         self._store = store
         self._alerts = alerts
@@ -157,6 +161,11 @@ class SatisfactionService:
         if order is not None and order.value.stage is OrderStage.satisfaction:
             self._orders.record_stage(survey.order_id, OrderStage.completed, now, f"CSAT {score}/5")
         if score <= LOW_CSAT and order is not None:
+            locale = self._team_locale() if self._team_locale else "fr"
+            said = (" : « " + text + " »" if locale == "fr" else f': "{text}"') if text else ""
+            subject, note = team_text(
+                "low_csat", locale, number=survey.order_number, score=score, comment=said
+            )
             open_order_ticket(
                 self._store,
                 self._orders,
@@ -164,11 +173,7 @@ class SatisfactionService:
                 order.value,
                 reason="low-csat",
                 sla=self._sla() if self._sla else None,
-                subject=f"Order {survey.order_number}: low satisfaction ({score}/5)",
-                note=(
-                    f"The customer rated order {survey.order_number} {score}/5"
-                    + (f" and wrote: {text}" if text else "")
-                    + ". Call them back and find out what went wrong."
-                ),
+                subject=subject,
+                note=note,
             )
         return survey.model_copy(update={"answered_at": now, "score": score, "comment": text})

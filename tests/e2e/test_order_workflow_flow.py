@@ -85,10 +85,33 @@ def _setup_catalog(stack: Stack) -> None:
         for d in range(7)
         for s, e in (("08:00", "12:00"), ("13:00", "17:00"))
     ]
-    technician = {"name": "Bruno", "skills": ["fiber"], "windows": windows}
+    # The technician's staff account (the demo "technician" user) reports on their visits.
+    technician = {
+        "name": "Bruno",
+        "email": "technician@guichet.local",
+        "skills": ["fiber"],
+        "windows": windows,
+    }
     assert _send(stack, "PUT", "/api/technicians/T-E2E", "supervisor", technician).status == 200
 
 
+def at_visit(stack: Stack, start: str) -> None:
+    """Move the local stack's clock to an hour into the visit (``POST /local/clock``)."""
+    from datetime import UTC, datetime
+
+    ahead = (datetime.fromisoformat(start) - datetime.now(UTC)).total_seconds() + 3600
+    reply = stack.post("/local/clock", body=json.dumps({"offset_s": max(ahead, 0)}).encode())
+    assert reply.status == 200, reply.body
+
+
+@pytest.fixture
+def clock_back(stack: Stack) -> Any:
+    """Whatever a test did to the local stack's clock, the next test starts at the real time."""
+    yield
+    stack.post("/local/clock", body=b'{"offset_s": 0}')
+
+
+@pytest.mark.usefixtures("clock_back")
 def test_quote_to_survey_over_http_with_one_alert_per_stage(stack: Stack) -> None:
     customer_id = _customer_id(stack)
     _setup_catalog(stack)
@@ -134,15 +157,20 @@ def test_quote_to_survey_over_http_with_one_alert_per_stage(stack: Stack) -> Non
     assert workflow()["appointment"]["start"].startswith(slot["start"][:16])
 
     report = {
-        "technician_id": "T-E2E",
         "tests": [
-            {"name": "optical power", "passed": True, "value": "-18 dBm"},
-            {"name": "throughput", "passed": True},
+            {"name": "optical power", "result": "passed", "measure": "-18 dBm"},
+            {"name": "throughput", "result": "passed"},
         ],
+        "signature": {"signed_by": "Demo Customer"},
     }
-    posted = _send(stack, "POST", f"/api/orders/{order_id}/commissioning", "agent", report)
+    # Before the visit starts, or from an agent: refused; the technician, at the visit: accepted.
+    early = _send(stack, "POST", f"/api/orders/{order_id}/commissioning", "technician", report)
+    assert early.status == 409, early.body
+    at_visit(stack, workflow()["appointment"]["start"])
+    assert _send(stack, "POST", f"/api/orders/{order_id}/commissioning", "agent", report).status == 403
+    posted = _send(stack, "POST", f"/api/orders/{order_id}/commissioning", "technician", report)
     assert posted.status == 200 and posted.json()["passed"] is True
-    assert _send(stack, "POST", f"/api/orders/{order_id}/commissioning", "agent", report).status == 409
+    assert _send(stack, "POST", f"/api/orders/{order_id}/commissioning", "technician", report).status == 409
 
     done = _wait_for(lambda: (w := workflow()) and w.get("survey_id") and w, "the satisfaction stage")
     assert done["invoice"]["number"].startswith("F")

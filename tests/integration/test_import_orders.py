@@ -70,7 +70,11 @@ def test_csv_exports_of_both_platforms(aws, tmp_path) -> None:
     assert lea.shipping_address.postal_code == "59000" and lea.phone == "+33611223344"
     hugo = orders.get_order(order_id_for(Platform.woocommerce, "728")).value  # type: ignore[arg-type]
     assert hugo.payment.status is PaymentStatus.paid and hugo.delivered_at is not None
-    assert hugo.stage is OrderStage.reception and len(hugo.lines) == 2
+    # Imported as delivered: the stage its status implies, dated when it was delivered (issue 13.8).
+    assert hugo.stage is OrderStage.completed and len(hugo.lines) == 2
+    assert [e.stage for e in hugo.stage_history] == [OrderStage.reception, OrderStage.completed]
+    assert hugo.stage_history[-1].at == hugo.delivered_at
+    assert hugo.stage_history[-1].note == "delivered imported from woocommerce"
 
 
 def test_an_interrupted_import_resumes_and_a_second_run_changes_nothing(aws, tmp_path) -> None:

@@ -114,7 +114,11 @@ def test_failed_commissioning_opens_a_tech_ticket_and_books_a_new_visit(wf: Work
     record = wf.workflow(order_id)
     assert record.past_appointments[0].attempt == 1
     assert record.appointment.start > record.past_appointments[0].start or record.appointment.technician_id
-    (ticket,) = [t for t in wf.tickets_of(order_id) if t.topic.value == "tech_support"]
+    (ticket,) = wf.wait_for(
+        lambda: [t for t in wf.tickets_of(order_id) if t.topic.value == "tech_support"],
+        what="the tech ticket",
+    )
+    assert ticket.subject.startswith("Commande ") and "mise en service échouée (visite 1)" in ticket.subject
     assert "throughput (12 Mbit/s)" in wf.ticket_notes(ticket.id)[0]
 
     assert wf.report(order_id).status == 200  # the second visit passes
@@ -123,6 +127,10 @@ def test_failed_commissioning_opens_a_tech_ticket_and_books_a_new_visit(wf: Work
     assert alerts["rescheduled-2"] == "sent"
     assert set(alerts) == HAPPY_ALERTS | {"rescheduled-2"}
     assert [r.passed for r in wf.workflow(order_id).reports] == [False, True]
+    # The passed visit solved the failed visit's ticket, with a note.
+    (solved,) = [t for t in wf.tickets_of(order_id) if t.id == ticket.id]
+    assert solved.status.value == "solved"
+    assert any("Visite 2 : mise en service validée" in n for n in wf.ticket_notes(ticket.id))
 
 
 def test_no_report_in_time_escalates_to_the_back_office(wf: WorkflowHarness) -> None:
@@ -136,9 +144,9 @@ def test_no_report_in_time_escalates_to_the_back_office(wf: WorkflowHarness) -> 
     order_id = wf.accept(wf.quote()["id"])
     assert wf.wait_status(order_id, timeout=30) == "FAILED"
     tickets = wf.tickets_of(order_id)
-    escalations = [t for t in tickets if "no commissioning report" in (t.subject or "")]
+    escalations = [t for t in tickets if "pas de rapport de mise en service" in (t.subject or "")]
     assert len(escalations) == 2 and all(t.topic.value == "back_office" for t in escalations)
-    (incident,) = [t for t in tickets if "failed" in (t.subject or "")]
+    (incident,) = [t for t in tickets if "échec de l'étape" in (t.subject or "")]
     assert "InstallationAbandoned" in incident.subject
     assert wf.workflow(order_id).escalations == 2
     # The customer heard about the order and the visit, nothing about the escalations.
@@ -151,8 +159,8 @@ def test_billing_gate_waits_for_the_undecided_lines(wf: WorkflowHarness) -> None
     # The technician installed the fibre but not the router: the router line stays pending.
     assert wf.report(order_id, installed=["L1"]).status == 200
     wf.wait_for(lambda: wf.waiting_for(order_id, "billing"), what="the billing hold")
-    (hold,) = [t for t in wf.tickets_of(order_id) if "billing waits" in (t.subject or "")]
-    assert "L2 Routeur X x1" in wf.ticket_notes(hold.id)[0]
+    (hold,) = [t for t in wf.tickets_of(order_id) if "la facturation attend" in (t.subject or "")]
+    assert hold.status.value == "new" and "L2 Routeur X x1" in wf.ticket_notes(hold.id)[0]
     assert "invoiced" not in wf.alerts(order_id)
 
     decided = wf.api("POST", f"/api/orders/{order_id}/billable", {"lines": {"L2": "not_billable"}})
@@ -161,6 +169,10 @@ def test_billing_gate_waits_for_the_undecided_lines(wf: WorkflowHarness) -> None
     invoice_lines = wf.workflow(order_id).invoice
     assert invoice_lines.total_incl_vat == "118.80"  # 99.00 + 20 % VAT: the router is not billed
     assert set(wf.alerts(order_id)) == HAPPY_ALERTS
+    # The hold's ticket is solved by the step that released it, with a note saying so.
+    (solved,) = [t for t in wf.tickets_of(order_id) if t.id == hold.id]
+    assert solved.status.value == "solved"
+    assert any("Résolu par le workflow" in note for note in wf.ticket_notes(hold.id))
 
 
 def test_out_of_stock_goes_to_back_order_then_resumes(wf: WorkflowHarness) -> None:
@@ -184,7 +196,9 @@ def test_out_of_stock_goes_to_back_order_then_resumes(wf: WorkflowHarness) -> No
 def test_survey_answered_after_two_reminders(wf: WorkflowHarness) -> None:
     order_id = _run_to_survey(wf)
     record = wf.workflow(order_id)
-    sent = datetime.now(UTC)
+    from shared.adapters.clock import SystemClock
+
+    sent = SystemClock().now()  # the handlers' clock (moved to the visit's time)
     assert wf.remind(sent + timedelta(days=1))["reminded"] == 0  # not due yet
     assert wf.remind(sent + timedelta(days=3, minutes=1))["reminded"] == 1
     assert wf.remind(sent + timedelta(days=3, minutes=2))["reminded"] == 0  # sent again just now
@@ -214,7 +228,7 @@ def test_survey_answered_after_two_reminders(wf: WorkflowHarness) -> None:
     assert store.csat_totals("CUSTOMER#C1") == (1, 2)
     assert store.csat_totals(f"TECH#{record.appointment.technician_id}") == (1, 2)
     assert wf.order(order_id).stage.value == "completed"
-    (follow_up,) = [t for t in wf.tickets_of(order_id) if "low satisfaction" in (t.subject or "")]
+    (follow_up,) = [t for t in wf.tickets_of(order_id) if "satisfaction 2/5" in (t.subject or "")]
     assert "Trop long" in wf.ticket_notes(follow_up.id)[0]
     assert any(e.kind == "csat" for e in wf.timeline())
 
@@ -256,7 +270,7 @@ def test_an_invalid_order_becomes_an_incident_ticket(wf: WorkflowHarness) -> Non
     order_id = wf.accept(quote["id"])
     assert wf.wait_status(order_id) == "FAILED"
     (incident,) = wf.tickets_of(order_id)
-    assert incident.subject.endswith("reception failed (OrderInvalid)")
+    assert incident.subject.endswith("échec de l'étape reception (OrderInvalid)")
     assert "ROUTER-X: not orderable" in wf.ticket_notes(incident.id)[0]
     assert wf.alerts(order_id) == {}  # the customer is not told by a machine
     assert wf.workflow(order_id).failures == ["reception: OrderInvalid"]

@@ -67,8 +67,9 @@ def test_the_360_view_gathers_contact_lines_payment_shipments_tickets_and_exchan
     [exchange] = view["exchanges"]
     assert exchange["party"] == {"role": "customer", "id": contact["customer_id"], "name": "Bob Norman"}
     assert exchange["channel"] == "web_form" and exchange["direction"] == "inbound"
-    assert view["stage"] == "reception"
-    assert [e["stage"] for e in view["stage_history"]] == ["reception"]
+    # Shipped with a tracking number: the shop is preparing and shipping it (issue 13.8).
+    assert view["stage"] == "preparation"
+    assert [e["stage"] for e in view["stage_history"]] == ["reception", "preparation"]
 
 
 def test_non_staff_get_403_and_unknown_orders_404(commerce, lambda_context):
@@ -116,8 +117,11 @@ def test_the_360_view_of_a_quote_order_shows_its_workflow(lambda_context):
         assert reply.status == 200, reply
         view = reply.body
         workflow = view["workflow"]
-        # The same details as GET /api/orders/{id}/workflow, from the same function.
-        assert workflow == wf.api("GET", f"/api/orders/{order_id}/workflow").body
+        # The same details as GET /api/orders/{id}/workflow, from the same function (which adds
+        # short-lived links to the reports' photos: the documents bucket is its own).
+        details = wf.api("GET", f"/api/orders/{order_id}/workflow").body
+        assert [r.pop("links") for r in details["reports"]] == [{"photos": []}]
+        assert workflow == details
         assert "awaiting" not in workflow and workflow["waiting_for"] is None  # no task token
         assert workflow["appointment"]["technician_id"] == "T1"
         assert workflow["appointment"]["start"].startswith(first_offered_slot(quote)["start"][:16])

@@ -54,6 +54,7 @@ def test_api_samples_quote_accept_report_and_billable(wf: WorkflowHarness) -> No
     wf.orders.append(order_id)
 
     wf.wait_for(lambda: wf.waiting_for(order_id, "commissioning"), what="the wait for the report")
+    wf.travel_to_visit(order_id)  # the technician is there
     report = _retarget(load_event("order_workflow_api/commissioning_report"), SAMPLE_ORDER, order_id)
     answered = _invoke(wf, "order_workflow_api", report)
     assert answered["statusCode"] == 200

@@ -164,7 +164,10 @@ def test_a_quote_becomes_the_same_order_every_time() -> None:
 def _report(passed: bool, installed: list[str] | None = None) -> CommissioningReport:
     return CommissioningReport(
         attempt=1,
-        tests=[Check(name="ping", passed=True), Check(name="speed", passed=passed)],
+        tests=[
+            Check(name="ping", result="passed"),
+            Check(name="speed", result="passed" if passed else "failed"),
+        ],
         installed_line_ids=installed,
         received_at=NOW,
         received_by="agent",

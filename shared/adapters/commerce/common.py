@@ -133,7 +133,7 @@ SHOPIFY_FINANCIAL = {
     "paid": PaymentStatus.paid,
     "partially_paid": PaymentStatus.partially_paid,
     "refunded": PaymentStatus.refunded,
-    "partially_refunded": PaymentStatus.refunded,
+    "partially_refunded": PaymentStatus.partially_refunded,
     "voided": PaymentStatus.voided,
     "expired": PaymentStatus.failed,
 }

@@ -1,7 +1,8 @@
 """Shopify webhook bodies (bare REST resources) and export rows -> commerce events.
 
 Topics: ``orders/create|updated|paid|cancelled|fulfilled|partially_fulfilled``,
-``fulfillments/create|update``, ``checkouts/create|update``, ``customers/create|update``.
+``fulfillments/create|update``, ``refunds/create``, ``checkouts/create|update``,
+``customers/create|update``.
 Anything else is ``Ignored``. The dedup key is ``X-Shopify-Webhook-Id`` (the same across
 Shopify's retries, see ../shared/channels/README.md section 5).
 """
@@ -34,13 +35,15 @@ from shared.domain.commerce import (
     Ignored,
     OrderSnapshot,
     PlatformCustomer,
+    RefundSnapshot,
 )
 from shared.domain.common import Address
-from shared.domain.order import OrderLine, OrderSource, Payment, PaymentStatus, Shipment
+from shared.domain.order import OrderLine, OrderSource, Payment, PaymentStatus, Refund, RefundLine, Shipment
 
 SOURCE = OrderSource.shopify
 ORDER_TOPICS = topics.SHOPIFY_ORDER_TOPICS
 FULFILLMENT_TOPICS = topics.SHOPIFY_FULFILLMENT_TOPICS
+REFUND_TOPICS = topics.SHOPIFY_REFUND_TOPICS
 CHECKOUT_TOPICS = topics.SHOPIFY_CHECKOUT_TOPICS
 CUSTOMER_TOPICS = topics.SHOPIFY_CUSTOMER_TOPICS
 
@@ -51,6 +54,14 @@ def parse(body: JsonObject, topic: str, webhook_id: str | None) -> CommerceEvent
         return order(body, topic, dedup)
     if topic in FULFILLMENT_TOPICS:
         return fulfillment(body, topic, dedup)
+    if topic in REFUND_TOPICS:
+        return RefundSnapshot(
+            source=SOURCE,
+            topic=topic,
+            dedup_key=dedup,
+            order_external_id=identifier(body, "order_id", "refund"),
+            refund=refund(body, "refund", text(body, "currency", "refund") or "EUR"),
+        )
     if topic in CHECKOUT_TOPICS:
         return checkout(body, topic, dedup)
     if topic in CUSTOMER_TOPICS:
@@ -106,10 +117,52 @@ def order(body: JsonObject, topic: str, dedup_key: str | None) -> OrderSnapshot:
         fulfillment_status=text(body, "fulfillment_status", where),
         total=total,
         currency=currency,
+        refunds=[
+            refund(item, f"order.refunds[{i}]", currency)
+            for i, item in enumerate(_objects(body, "refunds", where))
+        ],
         checkout_token=text(body, "checkout_token", where),
         placed_at=when(body.get("created_at"), "order.created_at"),
         cancelled_at=when(body.get("cancelled_at"), "order.cancelled_at"),
         source_updated_at=when(body.get("updated_at"), "order.updated_at"),
+    )
+
+
+def refund(body: JsonObject, where: str, currency: str) -> Refund:
+    """A Refund resource: the money is its successful ``refund`` transactions (what went back to
+    the customer), else the refunded lines' subtotal and tax; each line with its quantity."""
+    lines = []
+    for i, item in enumerate(_objects(body, "refund_line_items", where)):
+        at = f"{where}.refund_line_items[{i}]"
+        lines.append(
+            RefundLine(
+                line_id=identifier(item, "line_item_id", at),
+                quantity=quantity(item.get("quantity", 0), f"{at}.quantity"),
+                amount=money(item.get("subtotal"), f"{at}.subtotal")
+                + money(item.get("total_tax"), f"{at}.total_tax"),
+            )
+        )
+    transactions = [
+        t
+        for t in _objects(body, "transactions", where)
+        if str(t.get("kind", "")).lower() == "refund" and str(t.get("status", "success")).lower() == "success"
+    ]
+    if transactions:
+        amount = sum(
+            (money(t.get("amount"), f"{where}.transactions.amount") for t in transactions),
+            start=money(0, where),
+        )
+        currency = text(transactions[0], "currency", f"{where}.transactions") or currency
+    else:
+        amount = sum((line.amount for line in lines), start=money(0, where))
+    return Refund(
+        id=identifier(body, "id", where),
+        amount=amount,
+        currency=currency,
+        lines=lines,
+        reason=text(body, "note", where),
+        refunded_at=when(body.get("processed_at") or body.get("created_at"), f"{where}.created_at"),
+        source=SOURCE.value,
     )
 
 

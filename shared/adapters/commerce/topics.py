@@ -14,13 +14,20 @@ SHOPIFY_ORDER_TOPICS = frozenset(
     }
 )
 SHOPIFY_FULFILLMENT_TOPICS = frozenset({"fulfillments/create", "fulfillments/update"})
+SHOPIFY_REFUND_TOPICS = frozenset({"refunds/create"})
 SHOPIFY_CHECKOUT_TOPICS = frozenset({"checkouts/create", "checkouts/update"})
 SHOPIFY_CUSTOMER_TOPICS = frozenset({"customers/create", "customers/update"})
 SHOPIFY_TOPICS = (
-    SHOPIFY_ORDER_TOPICS | SHOPIFY_FULFILLMENT_TOPICS | SHOPIFY_CHECKOUT_TOPICS | SHOPIFY_CUSTOMER_TOPICS
+    SHOPIFY_ORDER_TOPICS
+    | SHOPIFY_FULFILLMENT_TOPICS
+    | SHOPIFY_REFUND_TOPICS
+    | SHOPIFY_CHECKOUT_TOPICS
+    | SHOPIFY_CUSTOMER_TOPICS
 )
 
-WOOCOMMERCE_ORDER_TOPICS = frozenset({"order.created", "order.updated", "order.restored"})
+# order.refunded: the order resource after a refund (a custom topic on the
+# woocommerce_order_refunded action; order.updated carries the same refunds).
+WOOCOMMERCE_ORDER_TOPICS = frozenset({"order.created", "order.updated", "order.restored", "order.refunded"})
 WOOCOMMERCE_CUSTOMER_TOPICS = frozenset({"customer.created", "customer.updated"})
 WOOCOMMERCE_DELETE_TOPICS = frozenset({"order.deleted", "customer.deleted"})
 WOOCOMMERCE_TOPICS = WOOCOMMERCE_ORDER_TOPICS | WOOCOMMERCE_CUSTOMER_TOPICS | WOOCOMMERCE_DELETE_TOPICS

@@ -1,6 +1,8 @@
 """WooCommerce webhook bodies (REST v3 resources) and export rows -> commerce events.
 
-Topics: ``order.created|updated|restored|deleted``, ``customer.created|updated|deleted``.
+Topics: ``order.created|updated|restored|refunded|deleted``, ``customer.created|updated|deleted``.
+Refunds come with the order (``refunds``: id, reason and a negative ``total``; when the full refund
+resources are embedded, their ``line_items`` say which lines, ``_refunded_item_id`` in their meta).
 ``*.deleted`` bodies are only ``{"id": N}``. ``X-WC-Webhook-Delivery-ID`` changes on every send,
 so the dedup key is (webhook id, resource id, ``date_modified_gmt``) (README section 6).
 WooCommerce has no shipment resource: "completed" means the shop fulfilled the order, which is
@@ -37,7 +39,7 @@ from shared.domain.commerce import (
     PlatformCustomer,
 )
 from shared.domain.common import Address
-from shared.domain.order import OrderLine, OrderSource, Payment, PaymentStatus, Shipment
+from shared.domain.order import OrderLine, OrderSource, Payment, PaymentStatus, Refund, RefundLine, Shipment
 
 SOURCE = OrderSource.woocommerce
 ORDER_TOPICS = topics.WOOCOMMERCE_ORDER_TOPICS
@@ -130,11 +132,50 @@ def order(body: JsonObject, topic: str, dedup: str | None) -> OrderSnapshot:
         fulfillment_status="completed" if status == "completed" else status,
         total=total,
         currency=currency,
+        refunds=_refunds(body, currency),
         placed_at=when(body.get("date_created_gmt"), "order.date_created_gmt"),
         cancelled_at=modified if status in ("cancelled", "trash") else None,
         completed_at=completed,
         source_updated_at=modified,
     )
+
+
+def _refunds(body: JsonObject, currency: str) -> list[Refund]:
+    refunds = []
+    for i, item in enumerate(_objects(body, "refunds", "order")):
+        where = f"order.refunds[{i}]"
+        amount = abs(money(item.get("total", item.get("amount")), f"{where}.total"))
+        lines = []
+        for j, line in enumerate(_objects(item, "line_items", where)):
+            at = f"{where}.line_items[{j}]"
+            refunded_id = next(
+                (
+                    m.get("value")
+                    for m in _objects(line, "meta_data", at)
+                    if m.get("key") == "_refunded_item_id"
+                ),
+                None,
+            )
+            lines.append(
+                RefundLine(
+                    line_id=str(refunded_id) if refunded_id not in (None, "") else identifier(line, "id", at),
+                    quantity=abs(quantity(line.get("quantity", 0), f"{at}.quantity")),
+                    amount=abs(money(line.get("total"), f"{at}.total"))
+                    + abs(money(line.get("total_tax"), f"{at}.total_tax")),
+                )
+            )
+        refunds.append(
+            Refund(
+                id=identifier(item, "id", where),
+                amount=amount,
+                currency=currency,
+                lines=lines,
+                reason=text(item, "reason", where),
+                refunded_at=when(item.get("date_created_gmt"), f"{where}.date_created_gmt"),
+                source=SOURCE.value,
+            )
+        )
+    return refunds
 
 
 def _line(item: JsonObject, where: str) -> OrderLine:

@@ -485,6 +485,20 @@ class WorkflowStore(KpiCounters):  # TableOperations, plus add_kpis
             _raise_conflict(error)  # a reference collision (40 bits): the step is retried
         return ticket.id, True
 
+    def open_tickets(self, order_id: str, reason_prefix: str) -> list[tuple[str, str]]:
+        """(reason, ticket id) of the order's ticket guards under ``reason_prefix`` that the
+        workflow has not marked resolved (one Query on the order's partition)."""
+        items = self._query_all(order_keys.order_pk(order_id), TICKET_GUARD_PREFIX + reason_prefix)
+        return [(str(i["reason"]), str(i["ticket_id"])) for i in items if "resolved_at" not in i]
+
+    def mark_ticket_resolved(self, order_id: str, reason: str, at: datetime) -> None:
+        self._table.update_item(
+            Key=self._keys(order_keys.order_pk(order_id), TICKET_GUARD_PREFIX + reason),
+            UpdateExpression="SET resolved_at = :at",
+            ConditionExpression=_EXISTS,
+            ExpressionAttributeValues={":at": iso(at)},
+        )
+
     # ------------------------------------------------------------------ surveys and CSAT
     def create_survey(self, survey: Survey) -> tuple[Survey, bool]:
         """One survey per order: (the survey, newly created)."""
