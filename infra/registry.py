@@ -582,6 +582,8 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
             Route("GET", "/api/portal/orders/{order_id}/invoice", auth="customer"),
             Route("PUT", "/api/catalog/products/{sku}", auth="staff"),
             Route("PUT", "/api/technicians/{technician_id}", auth="staff"),
+            Route("GET", "/api/admin/order-policy", auth="staff"),
+            Route("PUT", "/api/admin/order-policy", auth="staff"),
         ),
         env={
             **TABLE_ENV,

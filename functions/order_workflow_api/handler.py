@@ -37,6 +37,7 @@ from shared.adapters.auth import (
 from shared.adapters.aws.documents import S3Documents
 from shared.adapters.aws.stepfunctions import StepFunctionsEngine
 from shared.adapters.clock import SystemClock
+from shared.adapters.dynamodb.config_store import DynamoConfigStore
 from shared.adapters.dynamodb.orders import OrderRepository
 from shared.adapters.dynamodb.repository import DynamoRepository
 from shared.adapters.dynamodb.workflow_store import WorkflowStore
@@ -45,14 +46,16 @@ from shared.domain.common import Address
 from shared.domain.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from shared.domain.identity import IdentityKind, InvalidIdentifier, normalize_email
 from shared.domain.order import BillableStatus
+from shared.domain.order_policy import ORDER_POLICY, OrderPolicy
 from shared.domain.quote import Quote
 from shared.domain.workflow import Signature, TestResult
-from shared.services import order_commissioning, quotes
+from shared.services import order_commissioning, quotes, team_config
 from shared.settings import OrderApiSettings, load
 
 logger = Logger()
 app = APIGatewayHttpResolver(enable_validation=True)
 CATALOG_ROLES = frozenset({"supervisor", "admin"})
+POLICY_READERS = frozenset({"supervisor", "admin", "billing"})
 
 
 @dataclass
@@ -387,6 +390,53 @@ def put_technician(technician_id: str, body: TechnicianIn) -> Technician:
     technician = Technician.model_validate({"id": technician_id, **body.model_dump()})
     _w().store.put_technician(technician)
     return technician
+
+
+# ------------------------------------------------------------------ the order policy
+class PolicyOut(BaseModel):
+    version: int = Field(description="Quote it in the next PUT; 0: nothing was ever stored")
+    is_default: bool
+    updated_at: datetime | None = None
+    updated_by: str | None = None
+    policy: OrderPolicy
+
+
+class PolicyIn(BaseModel):
+    version: int = Field(ge=0, description="The version this edit starts from; 409 if another was saved")
+    policy: OrderPolicy
+
+
+def _policy_out(setting: Any) -> PolicyOut:
+    return PolicyOut(
+        version=setting.version,
+        is_default=setting.is_default,
+        updated_at=setting.updated_at,
+        updated_by=setting.updated_by,
+        policy=setting.value,
+    )
+
+
+@app.get("/api/admin/order-policy")
+def get_order_policy() -> PolicyOut:
+    """The team's language for back-office tickets, which invoices may be issued without a
+    person validating them, payment terms and the payment follow-up (supervisors, billing, admins)."""
+    _staff(POLICY_READERS)
+    return _policy_out(team_config.read(DynamoConfigStore(_w().store.table), ORDER_POLICY))
+
+
+@app.put("/api/admin/order-policy")
+def put_order_policy(body: PolicyIn) -> PolicyOut:
+    who = _staff(frozenset({"admin"}))
+    saved = team_config.save(
+        DynamoConfigStore(_w().store.table),
+        _w().clock,
+        ORDER_POLICY,
+        body.policy,
+        body.version,
+        by=f"agent:{who}",
+    )
+    logger.info("order policy saved", extra={"version": saved.version})
+    return _policy_out(saved)
 
 
 # ------------------------------------------------------------------ errors

@@ -146,7 +146,9 @@ def test_the_incident_step_cannot_alert_customers(synth: Synthesized) -> None:
     assert not {a for a in actions if a.startswith(("ses:", "sns:", "s3:", "states:"))}
 
 
-def test_invoices_are_written_by_billing_and_read_by_the_api_only(synth: Synthesized) -> None:
+def test_documents_are_written_by_billing_and_the_api_and_read_by_the_api_only(synth: Synthesized) -> None:
+    """Billing writes invoices; the order API signs the technicians' photo uploads (a presigned
+    POST carries its role's s3:PutObject) and the links to documents."""
     bucket = synth.id_of("bucket:documents")
     writers, readers = set(), set()
     for spec in registry.FUNCTIONS:
@@ -157,7 +159,7 @@ def test_invoices_are_written_by_billing_and_read_by_the_api_only(synth: Synthes
                     writers.add(spec.name)
                 if "s3:GetObject*" in actions:
                     readers.add(spec.name)
-    assert writers == {"order_billing"}
+    assert writers == {"order_billing", "order_workflow_api"}
     assert readers == {"order_workflow_api"}
 
 

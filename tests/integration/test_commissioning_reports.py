@@ -116,3 +116,29 @@ def test_a_test_needs_a_name_and_a_result(wf: WorkflowHarness) -> None:
     for bad in ([{"name": "throughput"}], [{"result": "passed"}], [{"name": "x", "result": "ok"}], []):
         reply = wf.api("POST", f"/api/orders/{order_id}/commissioning", {"tests": bad}, claims=TECHNICIAN)
         assert reply.status == 422, bad
+
+
+def test_the_team_language_is_the_admins_choice(wf: WorkflowHarness) -> None:
+    admin = {"sub": "admin-1", "email": "admin@guichet.example", "cognito:groups": "[admin]"}
+    read = wf.api("GET", "/api/admin/order-policy", claims=admin)
+    assert read.status == 200 and read.body["policy"]["team_locale"] == "fr" and read.body["version"] == 0
+    policy = {**read.body["policy"], "team_locale": "en"}
+    assert (
+        wf.api("PUT", "/api/admin/order-policy", {"version": 0, "policy": policy}, claims=AGENT).status == 403
+    )
+    saved = wf.api("PUT", "/api/admin/order-policy", {"version": 0, "policy": policy}, claims=admin)
+    assert saved.status == 200 and saved.body["version"] == 1
+    assert (
+        wf.api("PUT", "/api/admin/order-policy", {"version": 0, "policy": policy}, claims=admin).status == 409
+    )
+    wf._reset_wiring()  # the steps' one-minute cache
+    wf._warm()
+    order_id = _waiting_order(wf)
+    wf.travel_to_visit(order_id)
+    failed = [{"name": "throughput", "result": "failed", "measure": "12 Mbit/s"}]
+    assert (
+        wf.api("POST", f"/api/orders/{order_id}/commissioning", {"tests": failed}, claims=TECHNICIAN).status
+        == 200
+    )
+    (ticket,) = wf.wait_for(lambda: wf.tickets_of(order_id), what="the tech ticket")
+    assert ticket.subject == f"Order {wf.order(order_id).number}: commissioning failed (visit 1)"

@@ -121,6 +121,10 @@ class WorkflowStore(KpiCounters):  # TableOperations, plus add_kpis
         self._client = table.meta.client
         self._name: str = table.name
 
+    @property
+    def table(self) -> Any:
+        return self._table
+
     # ------------------------------------------------------------------ catalog and stock
     def put_product(self, product: Product) -> None:
         self._table.put_item(
