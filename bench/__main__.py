@@ -36,6 +36,9 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 from bench import prices, routing_scale, workspace_api  # noqa: E402
 from bench.counter import Tally, counting  # noqa: E402
 from infra import registry  # noqa: E402
+from infra.local import moto_patches  # noqa: E402
+
+moto_patches.install()
 
 # What a naive webhook module does at import: every Powertools utility and a client, eagerly.
 NAIVE_MODULE = (

@@ -18,7 +18,10 @@ os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Guichet")
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "guichet")
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "1")
 
+from infra.local import moto_patches  # noqa: E402
 from tests.support import LambdaContext, provision_moto  # noqa: E402
+
+moto_patches.install()  # the local stack's moto, without its O(table) writes (issue 15 #11)
 
 
 @pytest.fixture

@@ -36,6 +36,7 @@ from infra.local.dispatcher import Dispatcher
 from infra.local.gateway import Gateway, GatewayServer, RouteTable
 from infra.local.local_api import LocalApi
 from infra.local.log import log
+from infra.local.moto_patches import install as install_moto_patches
 from infra.local.poller import QueuePoller
 from infra.local.scheduler import Scheduler
 
@@ -88,6 +89,7 @@ class LocalStack:
         region = isolate_environment(self.environ)
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
 
+        install_moto_patches()  # O(1) transactions and queries, no model kept for ever
         default_user_config["lambda"] = {"use_docker": False}
         default_user_config["stepfunctions"] = {"execute_state_machine": True}
         account_id = self.environ.get("MOTO_ACCOUNT_ID", "123456789012")
