@@ -33,7 +33,7 @@ os.environ.update(
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
-from bench import prices, routing_scale, workspace_api  # noqa: E402
+from bench import large_deliveries, prices, routing_scale, workspace_api  # noqa: E402
 from bench.counter import Tally, counting  # noqa: E402
 from infra import registry  # noqa: E402
 from infra.local import moto_patches  # noqa: E402
@@ -357,6 +357,7 @@ def main() -> None:
     report += "\n".join(routing_scale.report_lines(routing_scale.measure())) + "\n"
     report += "\n".join(_replies_report()) + "\n"
     report += "\n".join(workspace_api.report_lines(workspace_api.measure())) + "\n"
+    report += "\n".join(large_deliveries.report_lines(large_deliveries.measure())) + "\n"
     (ROOT / "bench" / "results.md").write_text(report)
     print(report)
 

@@ -87,6 +87,7 @@ class QueueSpec:
 class BucketSpec:
     name: str
     description: str
+    expire_days: int | None = None  # objects are deleted this long after their creation
 
 
 @dataclass(frozen=True)
@@ -171,6 +172,13 @@ QUEUES: tuple[QueueSpec, ...] = (
 BUCKETS: tuple[BucketSpec, ...] = (
     BucketSpec(name="attachments", description="Email MIME parts, raw mail over 150 KB, documents"),
     BucketSpec(name="documents", description="Documents customers open: invoices of the order workflow"),
+    # Claim checks (shared/adapters/aws/claim_check.py): kept longer than a message can live in
+    # the inbound queue and then its DLQ (4 + 14 days), so a redriven message finds its body.
+    BucketSpec(
+        name="payloads",
+        description="Inbound deliveries over the queue's 256 KiB message limit (claim checks)",
+        expire_days=21,
+    ),
 )
 
 SECRETS: tuple[SecretSpec, ...] = (
@@ -250,11 +258,13 @@ TABLE_ENV: dict[str, Ref | str] = {"TABLE_NAME": Ref("table", "name")}
 # the providers sign (Twilio signs the full URL as configured in its console).
 PROVIDER_WEBHOOK_ENV: dict[str, Ref | str] = {
     "INBOUND_QUEUE_URL": Ref("queue:inbound", "url"),
+    "PAYLOADS_BUCKET": Ref("bucket:payloads", "name"),
     "WEBHOOK_SECRETS_ARN": Ref("secret:webhooks", "arn"),
     "PUBLIC_BASE_URL": Ref("api", "url"),
 }
 PROVIDER_WEBHOOK_GRANTS: tuple[Grant, ...] = (
     Grant("queue:inbound", "send"),
+    Grant("bucket:payloads", "write"),  # claim checks of large deliveries
     Grant("secret:webhooks", "read"),
 )
 
@@ -362,6 +372,10 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         env={
             **TABLE_ENV,
             "ATTACHMENTS_BUCKET": Ref("bucket:attachments", "name"),
+            # Claim checks: large deliveries are read back; a split delivery's pieces (and what
+            # an invocation short of time leaves) go back on the queue, large ones via S3.
+            "PAYLOADS_BUCKET": Ref("bucket:payloads", "name"),
+            "INBOUND_QUEUE_URL": Ref("queue:inbound", "url"),
             "INBOUND_EMAIL_TOPIC_ARN": Ref("topic:inbound-email", "arn"),
             "INBOUND_EMAIL_PREFIX": EMAIL_RECEIPT.prefix,
             # A delivered e-commerce order enters the order workflow at its Satisfaction stage.
@@ -370,7 +384,9 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         grants=(
             Grant("table", "read_write"),
             Grant("queue:inbound", "consume"),
+            Grant("queue:inbound", "send"),
             Grant("bucket:attachments", "read_write"),
+            Grant("bucket:payloads", "read_write"),
             Grant("statemachine:order_workflow", "start"),
         ),
         memory_mb=512,  # MIME parsing of large mail
@@ -460,6 +476,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         routes=(Route("POST", "/webhooks/shopify"), Route("POST", "/webhooks/woocommerce")),
         env={
             "INBOUND_QUEUE_URL": Ref("queue:inbound", "url"),
+            "PAYLOADS_BUCKET": Ref("bucket:payloads", "name"),
             "WEBHOOK_SECRETS_ARN": Ref("secret:webhooks", "arn"),
         },
         grants=PROVIDER_WEBHOOK_GRANTS,

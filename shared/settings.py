@@ -34,6 +34,7 @@ class ChannelWebhookSettings(BaseSettings):
     """Provider webhooks (Meta, Twilio): verify with the secrets, enqueue on the inbound queue."""
 
     inbound_queue_url: str = Field(alias="INBOUND_QUEUE_URL", min_length=1)
+    payloads_bucket: str = Field(alias="PAYLOADS_BUCKET", min_length=1)  # claim checks
     webhook_secrets_id: str = Field(alias="WEBHOOK_SECRETS_ARN", min_length=1)
     public_base_url: str = Field(alias="PUBLIC_BASE_URL", min_length=1, pattern=r"^https?://")
 
@@ -50,6 +51,9 @@ class ProcessorSettings(BaseSettings):
     # Delivered e-commerce orders start the order workflow at Satisfaction (survey and
     # reminders); unset, the request is only recorded on the order (satisfaction_requested_at).
     order_workflow_arn: str = Field(default="", alias="ORDER_WORKFLOW_ARN")
+    # Claim checks read back; split deliveries and deferred records sent back to the queue.
+    payloads_bucket: str = Field(alias="PAYLOADS_BUCKET", min_length=1)
+    inbound_queue_url: str = Field(alias="INBOUND_QUEUE_URL", min_length=1)
 
 
 class SlaCheckSettings(BaseSettings):
@@ -66,6 +70,7 @@ class CommerceWebhookSettings(BaseSettings):
     """Shopify and WooCommerce webhooks: verify with the ``webhooks`` secret, enqueue once."""
 
     inbound_queue_url: str = Field(alias="INBOUND_QUEUE_URL", min_length=1)
+    payloads_bucket: str = Field(alias="PAYLOADS_BUCKET", min_length=1)  # claim checks
     webhook_secrets_id: str = Field(alias="WEBHOOK_SECRETS_ARN", min_length=1)
 
 

@@ -64,9 +64,10 @@ def provision_moto() -> tuple[dict[str, str], dict[str, Any]]:
         QueueName="guichet-inbound",
         Attributes={"RedrivePolicy": json.dumps(redrive), "VisibilityTimeout": "0"},
     )["QueueUrl"]
-    boto3.client("s3").create_bucket(
-        Bucket="guichet-attachments", CreateBucketConfiguration={"LocationConstraint": "eu-west-3"}
-    )
+    for bucket in ("guichet-attachments", "guichet-payloads"):
+        boto3.client("s3").create_bucket(
+            Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-3"}
+        )
     topic_arn = boto3.client("sns").create_topic(Name="guichet-inbound-email")["TopicArn"]
     secrets = next(spec for spec in registry.SECRETS if spec.name == "webhooks")
     secret_arn = boto3.client("secretsmanager").create_secret(
@@ -77,6 +78,7 @@ def provision_moto() -> tuple[dict[str, str], dict[str, Any]]:
         "TABLE_NAME": "guichet-test",
         "INBOUND_QUEUE_URL": queue_url,
         "ATTACHMENTS_BUCKET": "guichet-attachments",
+        "PAYLOADS_BUCKET": "guichet-payloads",
         "INBOUND_EMAIL_TOPIC_ARN": topic_arn,
         "INBOUND_EMAIL_PREFIX": registry.EMAIL_RECEIPT.prefix,
         "WEBHOOK_SECRETS_ARN": secret_arn,
@@ -90,6 +92,7 @@ def provision_moto() -> tuple[dict[str, str], dict[str, Any]]:
         "dlq_url": dlq_url,
         "topic_arn": topic_arn,
         "bucket": "guichet-attachments",
+        "payloads_bucket": "guichet-payloads",
     }
     return env, handles
 

@@ -32,8 +32,8 @@ from shared.services.webhook_intake import Delivery, accept
 from shared.settings_light import env
 
 logger = Logger()
-# An SQS message holds 256 KiB; the envelope adds JSON escaping and a few hundred bytes.
-MAX_BODY_BYTES = 192 * 1024
+# Large orders (hundreds of lines) pass the queue's 256 KiB: they travel by claim check (S3).
+MAX_BODY_BYTES = 3 * 1024 * 1024
 SOURCES = {"/webhooks/shopify": "shopify", "/webhooks/woocommerce": "woocommerce"}
 _wired: tuple[LazySecrets, LazySqs] | None = None
 
@@ -41,7 +41,10 @@ _wired: tuple[LazySecrets, LazySqs] | None = None
 def _wire() -> tuple[LazySecrets, LazySqs]:
     global _wired  # noqa: PLW0603 (one wiring per cold start)
     if _wired is None:
-        _wired = (LazySecrets(env("WEBHOOK_SECRETS_ARN")), LazySqs(env("INBOUND_QUEUE_URL")))
+        _wired = (
+            LazySecrets(env("WEBHOOK_SECRETS_ARN")),
+            LazySqs(env("INBOUND_QUEUE_URL"), env("PAYLOADS_BUCKET")),
+        )
     return _wired
 
 
@@ -51,7 +54,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     secrets, queue = _wire()
     body = raw_body(event)
     if len(body) > MAX_BODY_BYTES:
-        return error_response(BadRequest(413, f"the body is larger than {MAX_BODY_BYTES // 1024} KB"))
+        return error_response(BadRequest(413, "the body is larger than 3 MB"))
     signature = header(event, SIGNATURE_HEADERS[source])
     if source == "woocommerce" and signature is None and is_woocommerce_ping(body):
         logger.info("woocommerce webhook ping acknowledged")

@@ -30,7 +30,10 @@ _wired: tuple[LazySecrets, LazySqs] | None = None
 def _wire() -> tuple[LazySecrets, LazySqs]:
     global _wired  # noqa: PLW0603 (one wiring per cold start)
     if _wired is None:
-        _wired = (LazySecrets(env("WEBHOOK_SECRETS_ARN")), LazySqs(env("INBOUND_QUEUE_URL")))
+        _wired = (
+            LazySecrets(env("WEBHOOK_SECRETS_ARN")),
+            LazySqs(env("INBOUND_QUEUE_URL"), env("PAYLOADS_BUCKET")),
+        )
     return _wired
 
 

@@ -33,7 +33,11 @@ def _wire() -> tuple[LazySecrets, LazySqs, str]:
     global _wired  # noqa: PLW0603 (one wiring per cold start)
     if _wired is None:
         base = env("PUBLIC_BASE_URL").rstrip("/")
-        _wired = (LazySecrets(env("WEBHOOK_SECRETS_ARN")), LazySqs(env("INBOUND_QUEUE_URL")), base)
+        _wired = (
+            LazySecrets(env("WEBHOOK_SECRETS_ARN")),
+            LazySqs(env("INBOUND_QUEUE_URL"), env("PAYLOADS_BUCKET")),
+            base,
+        )
     return _wired
 
 

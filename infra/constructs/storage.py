@@ -46,6 +46,11 @@ class Storage(Construct):
                         id="expire-noncurrent-versions",
                         noncurrent_version_expiration=NONCURRENT_VERSION_RETENTION,
                         abort_incomplete_multipart_upload_after=Duration.days(7),
-                    )
+                    ),
+                    *(
+                        [s3.LifecycleRule(id="expire-objects", expiration=Duration.days(spec.expire_days))]
+                        if spec.expire_days is not None
+                        else []
+                    ),
                 ],
             )

@@ -13,6 +13,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from shared.adapters.aws import claim_check
+
 
 def envelope_json(
     channel: str,
@@ -47,21 +49,43 @@ def envelope_json(
 
 
 class LazySqs:
-    """One SendMessage per delivery; the client is created on first use (not at import)."""
+    """One SendMessage per delivery; clients are created on first use (not at import).
 
-    def __init__(self, queue_url: str) -> None:
+    A body over the queue's message limit is stored in ``payload_bucket`` first and the queue
+    gets a claim-check pointer (shared/adapters/aws/claim_check.py): two calls instead of one,
+    for the rare large delivery, instead of a refusal Meta would retry for days.
+    """
+
+    def __init__(self, queue_url: str, payload_bucket: str | None = None) -> None:
         self._url = queue_url
+        self._bucket = payload_bucket
         self._client: Any = None
+        self._s3: Any = None
 
     def send(self, body: str, channel: str) -> str:
-        if self._client is None:
-            import boto3  # noqa: PLC0415 (deferred: webhook cold imports stay small)
+        import boto3  # noqa: PLC0415 (deferred: webhook cold imports stay small)
 
+        attributes: dict[str, Any] = {"channel": {"DataType": "String", "StringValue": channel}}
+        if claim_check.oversized(body):
+            if not self._bucket:
+                raise ValueError("a body over the queue's message limit needs a payload bucket")
+            if self._s3 is None:
+                self._s3 = boto3.client("s3")
+            key = claim_check.object_key()
+            data = body.encode("utf-8")
+            self._s3.put_object(
+                Bucket=self._bucket,
+                Key=key,
+                Body=data,
+                ContentType="application/json",
+                ServerSideEncryption="AES256",
+            )
+            attributes[claim_check.SIZE_ATTRIBUTE] = claim_check.size_attribute(len(data))
+            body = claim_check.pointer(self._bucket, key)
+        if self._client is None:
             self._client = boto3.client("sqs")
         response = self._client.send_message(
-            QueueUrl=self._url,
-            MessageBody=body,
-            MessageAttributes={"channel": {"DataType": "String", "StringValue": channel}},
+            QueueUrl=self._url, MessageBody=body, MessageAttributes=attributes
         )
         return str(response["MessageId"])
 

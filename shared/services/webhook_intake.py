@@ -1,6 +1,7 @@
 """Provider webhooks: verify the sender's signature over the raw bytes, enqueue, acknowledge.
 
-Nothing else happens in the webhook (one SQS call per delivery); the processor parses. This
+Nothing else happens in the webhook (one SQS call per delivery, plus an S3 put for a body over
+the queue's message limit: shared/adapters/aws/claim_check.py); the processor parses. This
 module stays free of the pydantic domain so webhook functions start fast.
 """
 

@@ -336,7 +336,29 @@ def test_inbound_processor_writes_the_table_and_consumes_inbound(synth: Synthesi
     table, queue = synth.id_of("table"), synth.id_of("queue:inbound")
     assert {("dynamodb:PutItem", table), ("dynamodb:UpdateItem", table), ("dynamodb:Query", table)} <= pairs
     assert {("sqs:ReceiveMessage", queue), ("sqs:DeleteMessage", queue)} <= pairs
-    assert ("sqs:SendMessage", queue) not in pairs
+    # A batched delivery's pieces (fan-out) and deferred records go back on the queue; claim
+    # checks are read back and, for large pieces, written.
+    payloads = synth.id_of("bucket:payloads")
+    assert {("sqs:SendMessage", queue), ("s3:GetObject*", payloads), ("s3:PutObject", payloads)} <= pairs
+
+
+@pytest.mark.parametrize("name", ["meta_webhook", "twilio_webhook", "commerce_webhook"])
+def test_provider_webhooks_may_write_claim_checks_and_nothing_else_in_s3(
+    synth: Synthesized, name: str
+) -> None:
+    pairs = set(_granted(synth, registry.function(name)))
+    payloads = synth.id_of("bucket:payloads")
+    s3 = {(action, target) for action, target in pairs if action.startswith("s3:")}
+    assert ("s3:PutObject", payloads) in s3
+    assert {target for _, target in s3} == {payloads}
+    assert not {action for action, _ in s3} & {"s3:GetObject", "s3:GetObject*", "s3:DeleteObject*"}
+
+
+def test_claim_checks_expire_after_the_queue_and_dlq_retention(synth: Synthesized) -> None:
+    bucket = synth.resources[synth.id_of("bucket:payloads")]["Properties"]
+    rules = {rule["Id"]: rule for rule in bucket["LifecycleConfiguration"]["Rules"]}
+    inbound = next(q for q in registry.QUEUES if q.name == "inbound")
+    assert rules["expire-objects"]["ExpirationInDays"] > inbound.retention_days + inbound.dlq_retention_days
 
 
 def test_handlers_exist_in_the_packaged_code(artifacts: tuple[Any, Any]) -> None:
@@ -370,17 +392,21 @@ def test_provider_webhooks_only_enqueue_and_read_their_secret(synth: Synthesized
         for action, target in _granted(synth, spec)
         if target not in log_groups and action not in XRAY
     }
+    payloads = synth.id_of("bucket:payloads")  # claim checks of large deliveries
     assert {("sqs:SendMessage", queue), ("secretsmanager:GetSecretValue", secret)} <= pairs
-    assert {target for _, target in pairs} == {queue, secret}
-    assert pairs <= {(action, queue) for action in ALLOWED_ACTIONS[("queue", "send")]} | {
-        (action, secret) for action in ALLOWED_ACTIONS[("secret", "read")]
-    }
-    assert not [action for action, _ in pairs if action.startswith(("dynamodb:", "s3:", "sns:", "kms:"))]
+    assert {target for _, target in pairs} == {queue, secret, payloads}
+    assert pairs <= (
+        {(action, queue) for action in ALLOWED_ACTIONS[("queue", "send")]}
+        | {(action, secret) for action in ALLOWED_ACTIONS[("secret", "read")]}
+        | {(action, payloads) for action in ALLOWED_ACTIONS[("bucket", "write")]}
+    )
+    assert not [action for action, _ in pairs if action.startswith(("dynamodb:", "sns:", "kms:"))]
 
 
 def test_inbound_processor_reads_and_writes_the_attachments_bucket(synth: Synthesized) -> None:
     pairs = set(_granted(synth, registry.function("inbound_processor")))
     bucket = synth.id_of("bucket:attachments")
     assert {("s3:GetObject*", bucket), ("s3:PutObject", bucket), ("s3:List*", bucket)} <= pairs
-    assert {target for action, target in pairs if action.startswith("s3:")} == {bucket}
+    payloads = synth.id_of("bucket:payloads")  # claim checks
+    assert {target for action, target in pairs if action.startswith("s3:")} == {bucket, payloads}
     assert not [action for action, _ in pairs if action.startswith(("sns:", "secretsmanager:"))]

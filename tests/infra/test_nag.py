@@ -61,6 +61,8 @@ def test_every_acknowledgement_is_expected_and_reasoned(synth: Synthesized, repo
         # The order workflow: the documents bucket's objects, and the state machine invoking
         # its tasks' versions.
         f"AwsSolutions-IAM5[Resource::<{synth.id_of('bucket:documents')}.Arn>/*]",
+        # Claim checks of large inbound deliveries (random object keys, expiring in 21 days).
+        f"AwsSolutions-IAM5[Resource::<{synth.id_of('bucket:payloads')}.Arn>/*]",
         *(
             f"AwsSolutions-IAM5[Resource::<{synth.function_id(task)}.Arn>:*]"
             for machine in registry.STATE_MACHINES

@@ -28,21 +28,25 @@ def _drain(aws) -> list[dict]:
 
 
 def _process(aws, lambda_context) -> dict:
-    records = [
-        {
-            "messageId": m["MessageId"],
-            "receiptHandle": m["ReceiptHandle"],
-            "body": m["Body"],
-            "attributes": {},
-            "messageAttributes": {},
-            "md5OfBody": m["MD5OfBody"],
-            "eventSource": "aws:sqs",
-            "eventSourceARN": "arn:aws:sqs:eu-west-3:123456789012:guichet-inbound",
-            "awsRegion": "eu-west-3",
-        }
-        for m in _drain(aws)
-    ]
-    return processor({"Records": records}, lambda_context)
+    """Like the event source mapping: until the queue is empty (split deliveries add pieces)."""
+    failures: list[dict] = []
+    while messages := _drain(aws):
+        records = [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": {},
+                "messageAttributes": {},
+                "md5OfBody": m["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:eu-west-3:123456789012:guichet-inbound",
+                "awsRegion": "eu-west-3",
+            }
+            for m in messages
+        ]
+        failures += processor({"Records": records}, lambda_context)["batchItemFailures"]
+    return {"batchItemFailures": failures}
 
 
 @pytest.mark.parametrize(

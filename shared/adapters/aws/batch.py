@@ -5,9 +5,6 @@ the traceback and the exception's message. Messages can quote what failed to par
 errors carry the input values: names, addresses, message text), so this processor logs the
 record's ids, the exception's type and, for our own payload errors (written to name fields,
 never content), their reason; never the body nor an arbitrary exception's message.
-
-A record the consumer chose not to start (``Deferred``: the invocation's time ran short) is
-not a fault: it is logged at INFO and counted apart.
 """
 
 from __future__ import annotations
@@ -23,11 +20,6 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from shared.adapters.channels.errors import ChannelPayloadError
 
 FAILED_METRIC = "FailedRecords"
-DEFERRED_METRIC = "DeferredRecords"
-
-
-class Deferred(Exception):
-    """Raised for a record left for a later invocation; it is retried, not counted as failed."""
 
 
 def _error_code(error: BaseException) -> str | None:
@@ -65,10 +57,6 @@ class ReportingBatchProcessor(BatchProcessor):
         entry = super().failure_handler(record, exception)
         error: BaseException = exception[1]
         ids = self._describe(record) if isinstance(record, SQSRecord) else {}
-        if isinstance(error, Deferred):
-            self._logger.info("record deferred: the invocation's time ran short", extra=ids)
-            self._metrics.add_metric(name=DEFERRED_METRIC, unit=MetricUnit.Count, value=1)
-        else:
-            self._logger.error("record failed", extra={**ids, **failure_fields(error)})
-            self._metrics.add_metric(name=FAILED_METRIC, unit=MetricUnit.Count, value=1)
+        self._logger.error("record failed", extra={**ids, **failure_fields(error)})
+        self._metrics.add_metric(name=FAILED_METRIC, unit=MetricUnit.Count, value=1)
         return entry
