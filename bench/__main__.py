@@ -145,6 +145,7 @@ def _operations() -> tuple[list[Measure], list[ChannelMeasure]]:
         measures.append(
             Measure("process a duplicate delivery", "inbound_processor", tally, logged, False, True)
         )
+        measures.append(_impatient_message(handles, context, envelope["payload"]["phone"]))
 
         ticket_id = _first_ticket(api, context, load_event)
         event = load_event("agent_api/get_ticket")
@@ -160,6 +161,28 @@ def _operations() -> tuple[list[Measure], list[ChannelMeasure]]:
         channels = _channel_operations(handles, context)
         measures += _commerce_operations(handles, context)
     return measures, channels
+
+
+def _impatient_message(handles: dict[str, Any], context: Any, phone: str) -> Measure:
+    """Issue 11, item 1: the same customer writes again on another channel within the minute;
+    the processor re-evaluates the ticket's priority, raises it and rewrites the ticket (its
+    queue place and SLA deadlines follow), guarded by its version, with an audit entry."""
+    from bench.channel_events import sms_from
+    from functions.inbound_processor import handler as processor
+    from functions.twilio_webhook import handler as twilio
+    from tests.support import sqs_event
+
+    sqs, queue_url = handles["sqs"], handles["queue_url"]
+    sid = "SM" + "impatient".rjust(32, "0")
+    assert twilio.handler(sms_from(phone, sid), context)["statusCode"] == 200
+    # The form deliveries read above were never deleted: pick the SMS out of the queue.
+    waiting = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
+    [queued] = [m for m in waiting if sid in m["Body"]]
+    for message in waiting:
+        sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    _, tally, logged = _capture(lambda: processor.handler(sqs_event([queued]), context))
+    operation = "process 1 message: known customer on another channel, priority re-evaluated and raised"
+    return Measure(operation, "inbound_processor", tally, logged, False, True)
 
 
 @dataclass

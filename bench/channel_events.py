@@ -72,6 +72,19 @@ def _twilio(sample: str, route: str, sid_field: str) -> Callable[[dict[str, Any]
     return build
 
 
+def sms_from(phone: str, sid: str) -> dict[str, Any]:
+    """One signed Twilio SMS delivery from ``phone`` (another channel of a known customer)."""
+    event = load_event("twilio_webhook/twilio_sms_inbound")
+    params = dict(parse_qsl(base64.b64decode(event["body"]).decode(), keep_blank_values=True))
+    params.update(From=phone, MessageSid=sid)
+    event["body"] = base64.b64encode(urlencode(params).encode()).decode()
+    url = f"{TWILIO_BASE}/webhooks/twilio/sms"
+    event["headers"]["x-twilio-signature"] = compute_twilio_signature(
+        url, {k: [v] for k, v in params.items()}, TWILIO_TOKEN
+    )
+    return event
+
+
 def _portal(_: dict[str, Any]) -> list[Any]:
     events = []
     for n in range(3):

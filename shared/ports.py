@@ -71,6 +71,7 @@ class InboundWrite:
     # A message that moves the status or the SLA clock: the whole ticket, guarded by its version,
     # with its queue place, SLA index entry and counters following (as for an agent's change).
     ticket_change: tuple[Versioned[Ticket], Ticket] | None = None
+    audit: list[AuditEntry] = field(default_factory=list)  # what the message changed on the ticket
     email_message_ids: list[str] = field(default_factory=list)  # later replies thread on these
     outbound_provider_ids: list[str] = field(default_factory=list)  # "<channel>:<id>" for statuses
     search_entries: list[SearchEntry] = field(default_factory=list)  # new names, addresses, tickets

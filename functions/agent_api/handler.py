@@ -353,12 +353,22 @@ def save_agent(agent_id: str, agent: Agent) -> Agent:
 @app.patch("/api/tickets/<ticket_id>")
 def change_ticket(ticket_id: str, change: TicketChange) -> Ticket:
     """Status, requalification (type, topic, priority), assignment, tags, collaborators.
-    Agents assign to themselves; giving a ticket to someone else is for supervisors."""
+    Agents assign to themselves; giving a ticket to someone else is for supervisors. A type,
+    topic or priority changed here is recorded as the agent's choice (``priority_manual``,
+    ``qualification_manual``: who and when) and never changed by the rules again; a new type
+    alone recomputes the priority. Send only the fields the agent changed."""
     caller = _caller()
     if change.assignee_id not in (None, caller.subject) and not caller.roles & {"supervisor", "admin"}:
         raise Forbidden("only supervisors reassign a ticket to someone else")
+    config = _team_config()
     return ticket_work.update_ticket(
-        _repository(), SystemClock(), ticket_id, change, f"agent:{caller.subject}", sla=_team_config().sla
+        _repository(),
+        SystemClock(),
+        ticket_id,
+        change,
+        f"agent:{caller.subject}",
+        sla=config.sla,
+        priority=config.priority,
     )
 
 

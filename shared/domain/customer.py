@@ -49,6 +49,8 @@ class CustomerTraits(DomainModel):
     lifetime_value: Decimal = Decimal("0")  # their totals
     average_basket: Decimal | None = None  # lifetime value / orders count, derived on read
     contacts_per_channel: dict[Channel, int] = Field(default_factory=dict)
+    # The last inbound contact on each channel: what priority reads as recent contacts.
+    last_contact_per_channel: dict[Channel, datetime] = Field(default_factory=dict)
     last_contact_at: datetime | None = None
     last_inbound_channel: Channel | None = None
 

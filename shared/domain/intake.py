@@ -61,6 +61,9 @@ class ContactUpdate(DomainModel):
     display_name: str | None = None  # filled only where the profile has none
     first_name: str | None = None
     last_name: str | None = None
+    # The profile read had no per-channel contact times (perhaps no such map in the item yet):
+    # the map is written whole instead of one entry in it.
+    write_contact_map: bool = False
     now: datetime
 
 
@@ -90,6 +93,7 @@ def contact_update(
         display_name=message.display_name,
         first_name=message.first_name,
         last_name=message.last_name,
+        write_contact_map=not customer.traits.last_contact_per_channel,
         now=now,
     )
 
@@ -158,6 +162,7 @@ def record_contact(
     """The profile after this contact: identities added, channel counted, open ticket set."""
     traits = customer.traits.model_copy(deep=True)
     traits.contacts_per_channel[message.channel] = traits.contacts_per_channel.get(message.channel, 0) + 1
+    traits.last_contact_per_channel[message.channel] = message.sent_at
     traits.last_contact_at = message.sent_at
     traits.last_inbound_channel = message.channel
     return customer.model_copy(
@@ -174,11 +179,26 @@ def record_contact(
 
 
 def recent_contacts(customer: Customer | None, message: InboundMessage) -> list[tuple[Channel, datetime]]:
-    """What the profile remembers of recent contacts (the last one), plus this message."""
-    contacts = [(message.channel, message.sent_at)]
-    if customer is not None and customer.traits.last_contact_at and customer.traits.last_inbound_channel:
-        contacts.append((customer.traits.last_inbound_channel, customer.traits.last_contact_at))
-    return contacts
+    """This message and what the profile remembers of earlier contacts: the last one on each
+    channel (several channels within the window is what impatience looks like)."""
+    sent = message.sent_at
+    earlier = [
+        (channel, at)
+        for channel, at in profile_contacts(customer)
+        if at < sent or (at == sent and channel is not message.channel)
+    ]
+    return [(message.channel, message.sent_at), *earlier]
+
+
+def profile_contacts(customer: Customer | None) -> list[tuple[Channel, datetime]]:
+    """The last inbound contact on each channel, as the profile keeps them."""
+    if customer is None:
+        return []
+    traits = customer.traits
+    known = dict(traits.last_contact_per_channel)
+    if traits.last_contact_at and traits.last_inbound_channel and traits.last_inbound_channel not in known:
+        known[traits.last_inbound_channel] = traits.last_contact_at  # a profile from before the map
+    return list(known.items())
 
 
 def open_ticket(
@@ -212,6 +232,7 @@ def open_ticket(
         order_id=order.id if order is not None else None,
         order_number=message.order_number,
         priority=decision.priority,
+        priority_reasons=decision.reasons,
         status=TicketStatus.new,
         sla=start_clock(decision.priority, now, rules.sla, rules.calendar),
         created_at=now,

@@ -112,6 +112,13 @@ def default_sla(priority: Priority, opened_at: datetime) -> SlaClock:
     )
 
 
+class ManualChoice(DomainModel):
+    """Who set something by hand, and when: the automatic rules never override it."""
+
+    by: str
+    at: datetime
+
+
 class TicketRating(DomainModel):
     """The customer's satisfaction with a solved ticket (CSAT), given once."""
 
@@ -126,6 +133,11 @@ class Ticket(DomainModel):
     type: TicketType = TicketType.unqualified
     topic: Topic = Topic.general
     priority: Priority = Priority.normal
+    # Why the rules chose the priority (the agent sees why a ticket jumped the queue).
+    priority_reasons: list[str] = Field(default_factory=list)
+    # Set by an agent: each new message re-evaluates what was not chosen by hand, never what was.
+    priority_manual: ManualChoice | None = None
+    qualification_manual: ManualChoice | None = None  # type and topic
     status: TicketStatus = TicketStatus.new
     channel: Channel  # where the case started
     customer_id: str

@@ -12,10 +12,12 @@ from datetime import datetime
 from pydantic import Field
 
 from shared.domain.audit import AuditEntry
-from shared.domain.common import DomainModel
+from shared.domain.common import Channel, DomainModel
+from shared.domain.customer import CustomerTraits
 from shared.domain.errors import InvalidInput
 from shared.domain.ids import new_id
 from shared.domain.message import PartyRole
+from shared.domain.priority import DEFAULT_PRIORITY_POLICY, PriorityPolicy, priority_for
 from shared.domain.sla_policy import (
     DEFAULT_CALENDAR,
     DEFAULT_SLA_POLICY,
@@ -27,7 +29,16 @@ from shared.domain.sla_policy import (
     resume,
     running_deadlines,
 )
-from shared.domain.ticket import Party, Priority, SlaClock, Ticket, TicketStatus, TicketType, Topic
+from shared.domain.ticket import (
+    ManualChoice,
+    Party,
+    Priority,
+    SlaClock,
+    Ticket,
+    TicketStatus,
+    TicketType,
+    Topic,
+)
 
 # Which status may follow which (a closed ticket is archived: a new message opens a new one).
 TRANSITIONS: dict[TicketStatus, frozenset[TicketStatus]] = {
@@ -54,7 +65,9 @@ TRANSITIONS: dict[TicketStatus, frozenset[TicketStatus]] = {
 
 
 class TicketChange(DomainModel):
-    """A PATCH on a ticket: only the fields given change."""
+    """A PATCH on a ticket: only the fields given change. A type, topic or priority that
+    differs from the ticket's is the agent's choice: recorded (who, when) and never changed
+    by the rules again; send only what the agent changed."""
 
     status: TicketStatus | None = None
     type: TicketType | None = None
@@ -66,6 +79,14 @@ class TicketChange(DomainModel):
     unassign: bool = False
     add_collaborators: list[str] = Field(default_factory=list, max_length=10)
     remove_collaborators: list[str] = Field(default_factory=list, max_length=10)
+
+
+class PriorityFacts(DomainModel):
+    """What the priority rules read besides the ticket: the customer's traits and their recent
+    contacts (channel, time), as the profile keeps them."""
+
+    traits: CustomerTraits | None = None
+    recent_contacts: list[tuple[Channel, datetime]] = Field(default_factory=list)
 
 
 def _audit(ticket: Ticket, actor: str, action: str, changes: dict[str, str], now: datetime) -> AuditEntry:
@@ -82,9 +103,13 @@ def apply_change(
     calendar: BusinessCalendar = DEFAULT_CALENDAR,
     *,
     policy: SlaPolicy = DEFAULT_SLA_POLICY,
+    priority_policy: PriorityPolicy = DEFAULT_PRIORITY_POLICY,
+    priority_facts: PriorityFacts | None = None,
 ) -> tuple[Ticket, list[AuditEntry]]:
     """``calendar`` and ``policy``: the team's SLA settings. A new priority recomputes the
-    deadlines not met yet under that priority's targets (see sla_policy.reprioritize)."""
+    deadlines not met yet under that priority's targets (see sla_policy.reprioritize). A new
+    type recomputes the priority (``priority_policy``, ``priority_facts``: the customer's),
+    unless an agent set the priority by hand."""
     if ticket.merged_into is not None:
         raise InvalidInput(
             [{"field": "ticket", "message": f"merged into {ticket.merged_into}: change that one"}]
@@ -113,8 +138,31 @@ def apply_change(
         for name in ("type", "topic", "priority")
         if (value := getattr(change, name)) is not None and value is not getattr(ticket, name)
     }
+    by_hand = ManualChoice(by=actor, at=now)
+    marks: dict[str, object] = {}
+    if "type" in requalified or "topic" in requalified:
+        marks["qualification_manual"] = by_hand
+    if "priority" in requalified:
+        marks["priority_manual"] = by_hand
+        marks["priority_reasons"] = [f"set by hand ({actor})"]
+    elif "type" in requalified and ticket.priority_manual is None:
+        # A new request type deserves its own priority, with the same facts as when it opened.
+        facts = priority_facts or PriorityFacts()
+        decision = priority_for(
+            change.type or ticket.type,
+            facts.traits,
+            facts.recent_contacts,
+            ticket.sla.next_due() if ticket.sla is not None else None,
+            now,
+            policy=priority_policy,
+        )
+        marks["priority_reasons"] = decision.reasons
+        if decision.priority is not ticket.priority:
+            requalified["priority"] = (ticket.priority, decision.priority)
     if requalified:
-        updated = updated.model_copy(update={name: new for name, (_, new) in requalified.items()})
+        updated = updated.model_copy(
+            update={**{name: new for name, (_, new) in requalified.items()}, **marks}
+        )
         if "priority" in requalified and updated.sla is not None:
             clock = reprioritize(updated.sla, updated.priority, ticket.created_at, policy, calendar)
             updated = updated.model_copy(update={"sla": clock})

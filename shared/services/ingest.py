@@ -10,14 +10,17 @@ from datetime import datetime
 from typing import TypeVar
 
 from shared.domain import intake, parties
+from shared.domain.audit import AuditEntry
 from shared.domain.customer import Customer, Identity
 from shared.domain.errors import Conflict, Duplicate, IdentityTaken
 from shared.domain.identity import IdentityKind
+from shared.domain.ids import new_id
 from shared.domain.inbound import InboundMessage
 from shared.domain.intake import Playbook, TicketUpdate
 from shared.domain.order import Order
 from shared.domain.order_reference import order_number_in
 from shared.domain.parties import PartyLink
+from shared.domain.reassessment import reassess
 from shared.domain.search import SearchEntry, SearchKind, entries_for
 from shared.domain.ticket import Party, Ticket
 from shared.ports import Clock, InboundWrite, OrderLookup, Repository, Versioned
@@ -189,10 +192,17 @@ def _attempt(
         if (identity.kind.value, identity.value) not in taken
     ]
     message = intake.to_message(inbound, ticket.id, customer.id, now, thread_match=match)
-    ticket_update, ticket_change = (
-        _on_existing_ticket(current, inbound, now, from_customer=True, playbook=playbook)
+    ticket_update, ticket_change, audit = (
+        _on_existing_ticket(
+            current,
+            inbound,
+            now,
+            from_customer=True,
+            playbook=playbook,
+            customer=found.value if found else None,
+        )
         if current
-        else (None, None)
+        else (None, None, [])
     )
     if found:
         change = intake.contact_update(customer, inbound, identities, ticket.id, now)
@@ -215,6 +225,7 @@ def _attempt(
             new_ticket=None if current else intake.with_message_counted(ticket, inbound),
             ticket_update=ticket_update,
             ticket_change=ticket_change,
+            audit=audit,
             email_message_ids=inbound.message_ids,
             search_entries=_search_entries(
                 customer if found is None else None, identities, customer.id, ticket, current is None
@@ -238,15 +249,29 @@ def _on_existing_ticket(
     *,
     from_customer: bool,
     playbook: Playbook | None,
-) -> tuple[TicketUpdate | None, tuple[Versioned[Ticket], Ticket] | None]:
+    customer: Customer | None = None,
+) -> tuple[TicketUpdate | None, tuple[Versioned[Ticket], Ticket] | None, list[AuditEntry]]:
     """How a message lands on a ticket it joins: the whole ticket, guarded by its version, when
-    the message moves its status or SLA clock; else the commutative counter update."""
+    the message moves its status or SLA clock or, from the customer (``customer``: their
+    profile before it), raises its priority or qualifies it (re-evaluated on every message,
+    audited); else the commutative counter update, which is what most messages cost."""
     moved = intake.ticket_after_message(
         current.value, inbound, now, from_customer=from_customer, playbook=playbook
     )
+    reassessed = reassess(moved or current.value, customer, inbound, now, playbook) if from_customer else None
+    if reassessed is not None:
+        audit = AuditEntry(
+            id=new_id("A"),
+            ticket_id=current.value.id,
+            actor="system",
+            action="reassessed",
+            changes=reassessed.changes,
+            at=now,
+        )
+        return None, (current, reassessed.ticket), [audit]
     if moved is not None:
-        return None, (current, moved)
-    return intake.ticket_update(current.value, inbound, now, from_customer=from_customer), None
+        return None, (current, moved), []
+    return intake.ticket_update(current.value, inbound, now, from_customer=from_customer), None, []
 
 
 @dataclass(frozen=True)
@@ -300,7 +325,7 @@ def _record_party_message(
     message = message.model_copy(
         update={"party_role": party.role, "author_id": party.id, "party_id": party.id}
     )
-    ticket_update, ticket_change = _on_existing_ticket(
+    ticket_update, ticket_change, _ = _on_existing_ticket(
         case.ticket, inbound, now, from_customer=False, playbook=playbook
     )
     summary = f"{party.role.value} {party.name or ''}".strip() + " - " + intake.timeline_summary(inbound)

@@ -10,10 +10,12 @@ from shared.domain.audit import AuditEntry
 from shared.domain.common import Channel
 from shared.domain.errors import Conflict, NotFound, StaleWrite, Unprocessable
 from shared.domain.ids import new_id
+from shared.domain.intake import profile_contacts
 from shared.domain.message import DeliveryStatus, Direction, Message, PartyRole
+from shared.domain.priority import DEFAULT_PRIORITY_POLICY, PriorityPolicy
 from shared.domain.team_config import DEFAULT_SLA_SETTINGS, SlaSettings
 from shared.domain.ticket import Ticket
-from shared.domain.ticket_work import TicketChange, apply_change, merge_into
+from shared.domain.ticket_work import PriorityFacts, TicketChange, apply_change, merge_into
 from shared.ports import Clock, Repository, Versioned
 
 ATTEMPTS = 3
@@ -43,8 +45,11 @@ def update_ticket(
     actor: str,
     *,
     sla: SlaSettings = DEFAULT_SLA_SETTINGS,
+    priority: PriorityPolicy = DEFAULT_PRIORITY_POLICY,
 ) -> Ticket:
-    """``sla``: the team's SLA settings, which a status or priority change recomputes the clock with."""
+    """``sla``: the team's SLA settings, which a status or priority change recomputes the clock
+    with; ``priority``: the team's priority policy, which a new request type is prioritised by
+    (with the customer's traits and recent contacts: their profile is read then)."""
     if change.assignee_id and repo.get_agent(change.assignee_id) is None:
         raise NotFound("agent", change.assignee_id)  # a ticket goes only to someone who can work it
     unknown = [a for a in dict.fromkeys(change.add_collaborators) if repo.get_agent(a) is None]
@@ -54,13 +59,33 @@ def update_ticket(
         )
 
     def write(found: Versioned[Ticket]) -> Ticket:
-        after, audit = apply_change(found.value, change, actor, clock.now(), sla.calendar, policy=sla.policy)
+        facts = _priority_facts(repo, found.value.customer_id) if change.type is not None else None
+        after, audit = apply_change(
+            found.value,
+            change,
+            actor,
+            clock.now(),
+            sla.calendar,
+            policy=sla.policy,
+            priority_policy=priority,
+            priority_facts=facts,
+        )
         if not audit:
             return found.value  # nothing changed: nothing written
         repo.save_ticket(found, after, audit)
         return after
 
     return edit_ticket(repo, ticket_id, write)
+
+
+def _priority_facts(repo: Repository, customer_id: str) -> PriorityFacts:
+    found = repo.get_customer(customer_id)
+    if found is not None and found.value.merged_into:  # the ticket may name a merged profile
+        found = repo.get_customer(found.value.merged_into) or found
+    customer = found.value if found is not None else None
+    return PriorityFacts(
+        traits=customer.traits if customer is not None else None, recent_contacts=profile_contacts(customer)
+    )
 
 
 def add_note(repo: Repository, clock: Clock, ticket_id: str, text: str, agent_id: str) -> Message:

@@ -352,6 +352,7 @@ class DynamoRepository(KpiCounters, TicketSideWrites):  # TableOperations, plus 
                     )
                 )
         operations.append(self._put(self._timeline_item(write.customer_id, write.timeline)))
+        operations += [self._put(self._audit_item(entry.ticket_id, entry)) for entry in write.audit]
         operations += [self._put(self._search_item(entry)) for entry in write.search_entries]
         claimed = [(i.kind.value, i.value) for i in write.claimed_identities]
         self._transact(operations, dedup_key=write.dedup_key, identities=claimed)
@@ -918,6 +919,11 @@ class DynamoRepository(KpiCounters, TicketSideWrites):  # TableOperations, plus 
             ":channel": change.channel.value,
             ":now": iso_json(change.now),
         }
+        if change.write_contact_map:
+            sets.append("traits.last_contact_per_channel = :contact_map")
+            values[":contact_map"] = {change.channel.value: iso_json(change.contact_at)}
+        else:
+            sets.append("traits.last_contact_per_channel.#channel = :contact_at")
         if change.open_ticket_id is not None:
             sets.append("open_ticket_id = :ticket")
             values[":ticket"] = change.open_ticket_id
