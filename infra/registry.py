@@ -244,6 +244,17 @@ USER_POOLS: tuple[UserPoolSpec, ...] = (
     ),
     UserPoolSpec(name="customers", description="Customers of the customer space", authorizes="customer"),
 )
+# What each pool's app client puts in its ID tokens (the customer space reads email_verified and
+# phone_number_verified: only a verified address proves anything) and what a signed-in user may
+# change about themselves (never the verified flags: Cognito sets those when a code is confirmed).
+TOKEN_ATTRIBUTES: tuple[str, ...] = (
+    "email",
+    "email_verified",
+    "name",
+    "phone_number",
+    "phone_number_verified",
+)
+SELF_WRITABLE_ATTRIBUTES: tuple[str, ...] = ("email", "name", "phone_number")
 
 # Environment common to every function (literal values only).
 COMMON_ENV: dict[str, str] = {

@@ -24,6 +24,7 @@ from shared.domain.search import SearchEntry
 from shared.domain.ticket import Ticket, TicketSummary
 from shared.domain.ticket_list import TicketFilters
 from shared.domain.timeline import TimelineEntry
+from shared.domain.trust import Release
 
 T = TypeVar("T")
 
@@ -62,6 +63,8 @@ class InboundWrite:
     dedup_key: str
     timeline: TimelineEntry
     claimed_identities: list[Identity] = field(default_factory=list)  # made unique to the customer
+    # Claims the message's proof takes back from the profiles holding them (shared/domain/trust.py)
+    released_identities: list[Release] = field(default_factory=list)
     new_customer: Customer | None = None  # exactly one of new_customer / customer_update /
     customer_update: ContactUpdate | None = None  # unchanged_customer_id
     unchanged_customer_id: str | None = None  # the event concerns this profile but does not change it

@@ -224,16 +224,19 @@ class WorkflowHarness:
         from shared.adapters.dynamodb import keys
         from shared.adapters.dynamodb.items import to_item
         from shared.domain.customer import Customer, Identity
-        from shared.domain.identity import IdentityKind
+        from shared.domain.identity import IdentityKind, Proof
 
         now = datetime.now(UTC)
+        proven = Proof.provider  # the customer wrote from these (a proven profile's addresses)
         identities = []
         if email:
-            identities.append(Identity(kind=IdentityKind.email, value=email, first_seen_at=now))
+            identities.append(Identity(kind=IdentityKind.email, value=email, first_seen_at=now, proof=proven))
         if phone:
-            identities.append(Identity(kind=IdentityKind.phone, value=phone, first_seen_at=now))
+            identities.append(Identity(kind=IdentityKind.phone, value=phone, first_seen_at=now, proof=proven))
         if whatsapp:
-            identities.append(Identity(kind=IdentityKind.whatsapp, value=whatsapp, first_seen_at=now))
+            identities.append(
+                Identity(kind=IdentityKind.whatsapp, value=whatsapp, first_seen_at=now, proof=proven)
+            )
         customer = Customer(
             id=customer_id,
             display_name="Alice Martin",

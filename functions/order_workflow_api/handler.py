@@ -33,6 +33,7 @@ from shared.adapters.auth import (
     TECHNICIAN_ROLE,
     Forbidden,
     caller_from_event,
+    customer_from_event,
 )
 from shared.adapters.aws.documents import S3Documents
 from shared.adapters.aws.stepfunctions import StepFunctionsEngine
@@ -44,12 +45,12 @@ from shared.adapters.dynamodb.workflow_store import WorkflowStore
 from shared.domain.catalog import Product, Slot, Technician, WorkingWindow
 from shared.domain.common import Address
 from shared.domain.errors import Conflict, InvalidInput, NotAllowed, NotFound
-from shared.domain.identity import IdentityKind, InvalidIdentifier, normalize_email
 from shared.domain.order import BillableStatus
 from shared.domain.order_policy import ORDER_POLICY, OrderPolicy
 from shared.domain.quote import Quote
 from shared.domain.workflow import Signature, TestResult
 from shared.services import order_commissioning, quotes, team_config
+from shared.services.identity_resolution import signed_in_customer
 from shared.settings import OrderApiSettings, load
 
 logger = Logger()
@@ -102,19 +103,12 @@ def _staff(roles: frozenset[str] = STAFF_ROLES) -> str:
 
 
 def _customer_id() -> str:
-    """The customer behind the customer-pool JWT: their portal identity (Cognito sub), else
-    their email. Someone unknown to Guichet has no quotes to see."""
-    caller = caller_from_event(app.current_event.raw_event)
-    repo = _w().customers
-    owner = repo.identity_owner(IdentityKind.portal.value, caller.subject) if caller.subject else None
-    if owner is None and caller.email:
-        try:
-            owner = repo.identity_owner(IdentityKind.email.value, normalize_email(caller.email))
-        except InvalidIdentifier:
-            owner = None
-    if owner is None:
+    """The profile the customer-pool sign-in opens (its sub, or its verified email or phone held
+    as proven: shared/domain/trust.py). Someone unknown to Guichet has no quotes to see."""
+    customer = signed_in_customer(_w().customers, customer_from_event(app.current_event.raw_event).sign_in())
+    if customer is None:
         raise NotFound("customer", "(caller)")
-    return owner
+    return customer.id
 
 
 # ------------------------------------------------------------------ models

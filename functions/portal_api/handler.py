@@ -13,6 +13,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import BaseModel, Field
 
 from shared.adapters import api_errors
+from shared.adapters.auth import Forbidden, customer_from_event
 from shared.adapters.aws.sqs import SqsInboundQueue
 from shared.adapters.channels.portal import PortalAuthor, PortalMessageIn
 from shared.adapters.clock import SystemClock
@@ -21,6 +22,7 @@ from shared.domain.errors import Conflict, NotFound
 from shared.domain.message import Message
 from shared.domain.ticket import TicketRating, TicketSummary
 from shared.services import customers, portal, rating
+from shared.services.identity_resolution import signed_in_customer
 from shared.settings import PortalSettings, load
 
 logger = Logger()
@@ -43,10 +45,13 @@ class Accepted(BaseModel):
 
 
 def _author() -> PortalAuthor:
-    claims = app.current_event.request_context.authorizer.jwt_claim or {}
-    return PortalAuthor(
-        subject=str(claims.get("sub", "")), email=claims.get("email"), name=claims.get("name")
-    )
+    return customer_from_event(app.current_event.raw_event)
+
+
+def _customer_id(repo: DynamoRepository) -> str | None:
+    """The profile this sign-in opens (its sub, or its verified email or phone, held as proven)."""
+    customer = signed_in_customer(repo, _author().sign_in())
+    return customer.id if customer is not None else None
 
 
 @app.post("/api/portal/messages")
@@ -75,7 +80,7 @@ class MyTicket(BaseModel):
 def my_tickets(cursor: Annotated[str | None, Query(max_length=4096)] = None) -> MyTickets:
     """The signed-in customer's own tickets, newest first (nobody else's)."""
     _, _, repo = _wire()
-    customer_id = customers.portal_customer_id(repo, _author().subject)
+    customer_id = _customer_id(repo)
     if customer_id is None:
         return MyTickets(items=[], next_cursor=None)
     page = repo.list_tickets(limit=25, cursor=cursor, view="customer", who=customer_id)
@@ -86,7 +91,7 @@ def my_tickets(cursor: Annotated[str | None, Query(max_length=4096)] = None) -> 
 def my_ticket(ticket_id: str) -> MyTicket:
     """One of the customer's tickets with the exchanges they may see (no notes, no third parties)."""
     _, _, repo = _wire()
-    customer_id = customers.portal_customer_id(repo, _author().subject)
+    customer_id = _customer_id(repo)
     if customer_id is None:
         raise NotFound("ticket", ticket_id)
     ticket, messages = customers.own_ticket(repo, customer_id, ticket_id, limit=100)
@@ -103,7 +108,7 @@ class RatingIn(BaseModel):
 def rate_my_ticket(ticket_id: str, body: RatingIn) -> TicketRating:
     """Rate one of your solved tickets (once): it counts in the team's satisfaction (CSAT)."""
     _, clock, repo = _wire()
-    customer_id = customers.portal_customer_id(repo, _author().subject)
+    customer_id = _customer_id(repo)
     if customer_id is None:
         raise NotFound("ticket", ticket_id)
     return rating.rate_ticket(repo, clock, customer_id, ticket_id, score=body.score, comment=body.comment)
@@ -112,6 +117,11 @@ def rate_my_ticket(ticket_id: str, body: RatingIn) -> TicketRating:
 @app.exception_handler(ValueError)
 def _invalid(error: ValueError) -> Response[str]:
     return Response(400, content_types.APPLICATION_JSON, json.dumps({"message": str(error)}))
+
+
+@app.exception_handler(Forbidden)
+def _forbidden(error: Forbidden) -> Response[str]:
+    return Response(403, content_types.APPLICATION_JSON, json.dumps({"message": str(error)}))
 
 
 @app.exception_handler(RequestValidationError)

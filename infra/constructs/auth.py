@@ -31,6 +31,20 @@ POLICIES: dict[str, PoolPolicy] = {
 }
 
 
+# Cognito attribute names -> CDK's StandardAttributesMask fields
+_MASK_FIELDS = {
+    "email": "email",
+    "email_verified": "email_verified",
+    "name": "fullname",
+    "phone_number": "phone_number",
+    "phone_number_verified": "phone_number_verified",
+}
+
+
+def _attributes(names: tuple[str, ...]) -> cognito.ClientAttributes:
+    return cognito.ClientAttributes().with_standard_attributes(**{_MASK_FIELDS[name]: True for name in names})
+
+
 class Auth(Construct):
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
@@ -77,6 +91,8 @@ class Auth(Construct):
                 access_token_validity=Duration.hours(1),
                 id_token_validity=Duration.hours(1),
                 refresh_token_validity=Duration.days(30),
+                read_attributes=_attributes(registry.TOKEN_ATTRIBUTES),
+                write_attributes=_attributes(registry.SELF_WRITABLE_ATTRIBUTES),
             )
             if policy.mfa != cognito.Mfa.REQUIRED:
                 acknowledge(

@@ -403,6 +403,8 @@ class Provisioner:
                 ClientName=f"{PREFIX}-{spec.name}-web",
                 GenerateSecret=False,
                 ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+                ReadAttributes=list(registry.TOKEN_ATTRIBUTES),  # moto's ID token carries these
+                WriteAttributes=list(registry.SELF_WRITABLE_ATTRIBUTES),
             )["UserPoolClient"]["ClientId"]
             # One demo user per group (staff), or one user named after the route auth (customers).
             roles = spec.groups or ((spec.authorizes if spec.authorizes != "none" else spec.name),)

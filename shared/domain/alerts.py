@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from shared.domain import trust
 from shared.domain.customer import Customer
 from shared.domain.identity import IdentityKind
 from shared.domain.outbound_rules import GSM7_BASIC, GSM7_EXTENDED, sms_info
@@ -64,13 +65,14 @@ def choose_recipient(
     identity and no email, so the provider's credentials are read only when they are needed.
     """
     locale = (customer.locale if customer else "fr")[:2]
-    emails = customer.identity_values(IdentityKind.email) if customer else []
+    reachable = trust.addressable(customer) if customer else []  # proven addresses on proven profiles
+    emails = [i.value for i in reachable if i.kind is IdentityKind.email]
     if emails or fallback_email:
         return Recipient(AlertChannel.email, emails[0] if emails else str(fallback_email), locale)
-    wa_ids = [w for w in customer.identity_values(IdentityKind.whatsapp) if _is_wa_id(w)] if customer else []
+    wa_ids = [i.value for i in reachable if i.kind is IdentityKind.whatsapp and _is_wa_id(i.value)]
     if wa_ids and whatsapp is not None and whatsapp():
         return Recipient(AlertChannel.whatsapp, wa_ids[0], locale)
-    phones = customer.identity_values(IdentityKind.phone) if customer else []
+    phones = [i.value for i in reachable if i.kind is IdentityKind.phone]
     phone = phones[0] if phones else fallback_phone
     if phone and phone.startswith("+") and phone[1:].isdigit() and 8 <= len(phone) <= 16:
         return Recipient(AlertChannel.sms, phone, locale)

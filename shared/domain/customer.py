@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from shared.domain.common import Channel, DomainModel
-from shared.domain.identity import IdentityKind
+from shared.domain.identity import IdentityKind, Proof, legacy_proof
 
 
 class Identity(DomainModel):
@@ -18,7 +18,21 @@ class Identity(DomainModel):
     value: str  # normalised (see shared.domain.identity)
     source_channel: Channel | None = None
     first_seen_at: datetime
-    verified: bool = False
+    proof: Proof  # how this identifier was tied to the profile (rules: shared/domain/trust.py)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _stored_before_proofs(cls, data: Any) -> Any:
+        """Identities stored before proof levels: the safest reading (see legacy_proof)."""
+        if isinstance(data, dict) and data.get("proof") is None:
+            data = {k: v for k, v in data.items() if k != "verified"}  # an old, never-set flag
+            kind, channel = data.get("kind"), data.get("source_channel")
+            data["proof"] = legacy_proof(str(getattr(kind, "value", kind)), _text(channel))
+        return data
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(getattr(value, "value", value))
 
 
 class MergeEvidence(DomainModel):
@@ -88,11 +102,51 @@ class Customer(DomainModel):
     created_at: datetime
     updated_at: datetime
 
+    @model_validator(mode="before")
+    @classmethod
+    def _stored_customer_space_ids(cls, data: Any) -> Any:
+        """A customer-space id stored before proof levels is the sign-in only on the profile its
+        own first message created (same instant); one that joined an existing profile did so
+        through the token's email, unchecked then: a claim (Identity reads it so)."""
+        if not isinstance(data, dict) or not isinstance(data.get("identities"), list):
+            return data
+        created = _instant(data.get("created_at"))
+        identities = []
+        for raw in data["identities"]:
+            own_first_message = (
+                isinstance(raw, dict)
+                and raw.get("proof") is None
+                and _text(raw.get("kind")) == IdentityKind.portal.value
+                and created is not None
+                and _instant(raw.get("first_seen_at")) == created
+            )
+            identities.append({**raw, "proof": Proof.sign_in.value} if own_first_message else raw)
+        return {**data, "identities": identities}
+
     def identity_values(self, kind: IdentityKind) -> list[str]:
         return [i.value for i in self.identities if i.kind is kind]
 
     def has_identity(self, kind: IdentityKind, value: str) -> bool:
         return any(i.kind is kind and i.value == value for i in self.identities)
+
+    def identity(self, kind: IdentityKind, value: str) -> Identity | None:
+        return next((i for i in self.identities if i.kind is kind and i.value == value), None)
+
+    @property
+    def holds_proof(self) -> bool:
+        """A profile holding a proven identifier never takes claims (shared/domain/trust.py)."""
+        return any(i.proof.proven for i in self.identities)
+
+
+def _instant(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
 
 
 class ContactRole(StrEnum):

@@ -19,6 +19,38 @@ class IdentityKind(StrEnum):
     portal = "portal"  # customer-space user (Cognito sub)
 
 
+class Proof(StrEnum):
+    """How an identifier was tied to a profile (see docs/security.md). Only a proven tie grants
+    anything: customer-space access, an automatic merge, a reply to that address."""
+
+    # The channel's provider asserts the sender: WhatsApp wa_id, Twilio From, Meta ids, SES mail
+    # with SPF and DKIM passing and the envelope aligned with From.
+    provider = "provider"
+    # The customer's own sign-in: the Cognito sub, an email_verified email, a verified phone.
+    sign_in = "sign_in"
+    # Anything else: typed in a form, unauthenticated mail, a shop's order, a reply in a thread.
+    claimed = "claimed"
+
+    @property
+    def proven(self) -> bool:
+        return self is not Proof.claimed
+
+
+# What the code before proof levels stored, read the safest way: only identifiers the provider
+# itself asserts (a phone seen on SMS, WhatsApp or a call; WhatsApp and Meta ids) count as proven.
+# Emails were stored without checking the mail's authentication nor the token's email_verified,
+# forms and shop orders are typed by anyone: claims. A customer-space id (Cognito sub) is the
+# sign-in only on the profile its own first message created (see Customer), else a claim.
+_PROVIDER_KINDS = frozenset({"whatsapp", "whatsapp_user", "messenger", "instagram"})
+_PROVIDER_PHONE_CHANNELS = frozenset({"sms", "whatsapp", "phone"})
+
+
+def legacy_proof(kind: str, source_channel: str | None) -> Proof:
+    if kind in _PROVIDER_KINDS or (kind == "phone" and source_channel in _PROVIDER_PHONE_CHANNELS):
+        return Proof.provider
+    return Proof.claimed
+
+
 class InvalidIdentifier(ValueError):
     pass
 

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import Field
 
 from shared.domain.common import Channel, DomainModel
-from shared.domain.identity import IdentityKind
+from shared.domain.identity import IdentityKind, Proof
 from shared.domain.message import Attachment, DeliveryStatus
 from shared.domain.ticket import TicketType
 
@@ -29,6 +29,9 @@ class InboundEnvelope(DomainModel):
 class IdentityClaim(DomainModel):
     kind: IdentityKind
     value: str  # normalised
+    # What the sender proved: left as a claim by channel adapters (shared/domain/trust.py reads the
+    # channel's proof); the customer space says ``sign_in`` for what the token itself proves.
+    proof: Proof = Proof.claimed
 
 
 class ThreadHints(DomainModel):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from shared.domain import trust
 from shared.domain.common import Channel, DomainModel
 from shared.domain.customer import Customer, Identity
 from shared.domain.ids import new_id, stable_id, ticket_reference
@@ -40,9 +41,16 @@ def new_customer(message: InboundMessage, now: datetime) -> Customer:
 
 
 def missing_identities(customer: Customer, message: InboundMessage, now: datetime) -> list[Identity]:
-    """Identifiers in the message that the profile does not have yet."""
+    """Identifiers in the message that the profile does not have yet, with what the message
+    proves of each (which of them a profile may take: shared/domain/trust.py)."""
     return [
-        Identity(kind=claim.kind, value=claim.value, source_channel=message.channel, first_seen_at=now)
+        Identity(
+            kind=claim.kind,
+            value=claim.value,
+            source_channel=message.channel,
+            first_seen_at=now,
+            proof=trust.proof_of(message, claim),
+        )
         for claim in message.identities
         if not customer.has_identity(claim.kind, claim.value)
     ]

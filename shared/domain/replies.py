@@ -12,6 +12,7 @@ from datetime import datetime
 
 from pydantic import Field
 
+from shared.domain import trust
 from shared.domain.common import Channel, DomainModel
 from shared.domain.customer import Customer
 from shared.domain.identity import IdentityKind
@@ -82,7 +83,7 @@ def party_recipient(party: Party, channel: Channel) -> str:
 
 def _latest(customer: Customer, kind: IdentityKind, channel: Channel | None = None) -> str | None:
     """The identity of ``kind`` seen most recently, preferring one first seen on ``channel``."""
-    found = [i for i in customer.identities if i.kind is kind]
+    found = [i for i in trust.addressable(customer) if i.kind is kind]
     if not found:
         return None
     preferred = [i for i in found if channel is not None and i.source_channel is channel] or found

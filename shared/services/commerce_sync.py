@@ -42,7 +42,7 @@ from shared.domain.commerce import (
 from shared.domain.common import Channel
 from shared.domain.customer import Customer, Identity
 from shared.domain.errors import Duplicate
-from shared.domain.identity import IdentityKind
+from shared.domain.identity import IdentityKind, Proof
 from shared.domain.ids import new_id, stable_id
 from shared.domain.inbound import InboundEnvelope, InboundMessage
 from shared.domain.order import (
@@ -868,9 +868,10 @@ def _resolve(
     if found is not None:
         customer = found.value
         missing = [
-            Identity(kind=c.kind, value=c.value, first_seen_at=now)
+            Identity(kind=c.kind, value=c.value, first_seen_at=now, proof=Proof.claimed)
             for c in claims
-            if not customer.has_identity(c.kind, c.value)
+            if not customer.holds_proof  # a shop's data is a claim: never on a proven profile
+            and not customer.has_identity(c.kind, c.value)
             and (c.kind.value, c.value) not in taken
             and (c in deciding or _unowned(repo, c.kind.value, c.value, taken))
         ]
@@ -888,7 +889,7 @@ def _resolve(
             orders_added=orders_added,
         )
     identities = [
-        Identity(kind=c.kind, value=c.value, first_seen_at=now)
+        Identity(kind=c.kind, value=c.value, first_seen_at=now, proof=Proof.claimed)
         for c in claims
         if (c.kind.value, c.value) not in taken
         and (c in deciding or _unowned(repo, c.kind.value, c.value, taken))

@@ -21,11 +21,6 @@ def profile_with_timeline(
     return found.value, repo.customer_timeline(customer_id, max(1, min(limit, MAX_PAGE)), cursor)
 
 
-def portal_customer_id(repo: Repository, subject: str) -> str | None:
-    """The profile of a signed-in customer (their customer-space identity), if they have written."""
-    return repo.identity_owner("portal", subject)
-
-
 def visible_to_customer(message: Message) -> bool:
     """Customers see their exchanges with the team: never internal notes, never third parties."""
     return (

@@ -1,9 +1,11 @@
-"""Find the customer a message comes from, by its identifiers in priority order."""
+"""Find the customer a message comes from, by its identifiers in order and how each is proven
+(rules: shared/domain/trust.py), and the customer a customer-space sign-in opens."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from shared.domain import trust
 from shared.domain.customer import Customer
 from shared.domain.inbound import InboundMessage
 from shared.domain.parties import PartyLink
@@ -12,36 +14,56 @@ from shared.ports import Repository, Versioned
 MERGE_HOPS = 3
 
 
-def find_customer(repo: Repository, message: InboundMessage) -> Versioned[Customer] | None:
-    """The first identifier with an owner decides (one GetItem each, then the profile).
-
-    A profile that was merged away points to the survivor; follow it (bounded).
-    """
-    for claim in message.identities:
-        owner = repo.identity_owner(claim.kind.value, claim.value)
-        if owner is not None:
-            return _survivor(repo, owner)
-    return None
-
-
 @dataclass(frozen=True)
 class Sender:
-    """Who wrote: their profile, if any, and the tickets their address is a third party of."""
+    """Who wrote: their profile, if any, how the message reached it, the claims the message's
+    proof takes back, and the tickets its identifiers are a third party of."""
 
     customer: Versioned[Customer] | None
     party_links: list[PartyLink] = field(default_factory=list)
+    via: trust.Match | None = None
+    releases: list[trust.Match] = field(default_factory=list)
+
+
+def find_customer(repo: Repository, message: InboundMessage) -> Versioned[Customer] | None:
+    """As :func:`find_sender`, the profile only."""
+    return find_sender(repo, message).customer
 
 
 def find_sender(repo: Repository, message: InboundMessage) -> Sender:
-    """As :func:`find_customer`, with the party links read in the same Query per identifier
-    (they live beside the identity record), newest first."""
+    """One Query per identifier (its owner and party links, which live beside the identity
+    record), then the owner's profile (following merges), in the message's order until one is
+    tied by proof on both sides; a message that proves nothing stops at the first owner."""
+    proves_any = any(trust.proof_of(message, c).proven for c in message.identities)
     links: list[PartyLink] = []
+    matches: list[trust.Match] = []
     for claim in message.identities:
         owner, found = repo.identity_lookup(claim.kind.value, claim.value)
         links += found
-        if owner is not None:
-            return Sender(_survivor(repo, owner), links)
-    return Sender(None, links)
+        if owner is None:
+            continue
+        profile = _survivor(repo, owner)
+        if profile is None:
+            continue
+        candidate = trust.match(message, claim, profile.value, profile.version)
+        matches.append(candidate)
+        if candidate.proven or not proves_any:
+            break
+    resolution = trust.resolve(message, matches)
+    chosen = resolution.found
+    customer = Versioned(chosen.customer, chosen.version) if chosen is not None else None
+    return Sender(customer, links, chosen, resolution.releases)
+
+
+def signed_in_customer(repo: Repository, sign_in: trust.SignIn) -> Customer | None:
+    """The profile a customer-space sign-in opens: through its sub, else its verified email or
+    phone, each only where the profile holds it as proven (one GetItem each, then the profile)."""
+    for kind, value in sign_in.identifiers():
+        owner = repo.identity_owner(kind.value, value)
+        profile = _survivor(repo, owner) if owner is not None else None
+        if profile is not None and trust.opens_for(profile.value, kind, value):
+            return profile.value
+    return None
 
 
 def _survivor(repo: Repository, owner: str) -> Versioned[Customer] | None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-from shared.domain import intake, parties
+from shared.domain import intake, parties, trust
 from shared.domain.audit import AuditEntry
 from shared.domain.customer import Customer, Identity
 from shared.domain.errors import Conflict, Duplicate, IdentityTaken
@@ -154,7 +154,8 @@ def _attempt(
         if quoted:
             inbound = inbound.model_copy(update={"order_number": quoted})
     sender = find_sender(repo, inbound)
-    found = sender.customer
+    found, via = sender.customer, sender.via
+    releases = [trust.release(candidate, now) for candidate in sender.releases]
     current, match = thread_target(repo, inbound, found.value if found else None)
     party_case = _party_case(repo, inbound, current, match, sender.party_links)
     if party_case is not None:
@@ -167,6 +168,11 @@ def _attempt(
             inbound = inbound.model_copy(
                 update={"metadata": {**inbound.metadata, "identity_linked_by": f"email thread ({match})"}}
             )
+    elif via is not None and not via.proven:
+        # A claim links the message for agents; the evidence says which identifier did.
+        inbound = inbound.model_copy(
+            update={"metadata": {**inbound.metadata, "identity_linked_by": f"claim ({via.label})"}}
+        )
     customer = found.value if found else intake.new_customer(inbound, now)
 
     if current is not None and intake.wants_own_ticket(inbound, current.value):
@@ -188,9 +194,14 @@ def _attempt(
 
     identities = [
         identity
-        for identity in intake.missing_identities(customer, inbound, now)
+        for identity in trust.identities_to_add(found.value if found else None, inbound, via, now)
         if (identity.kind.value, identity.value) not in taken
     ]
+    left_out = trust.left_out(inbound, identities, found.value if found else None)
+    if left_out:  # kept on the message for agents, never on the profile
+        inbound = inbound.model_copy(
+            update={"metadata": {**inbound.metadata, "identifiers_not_added": ",".join(left_out)}}
+        )
     message = intake.to_message(inbound, ticket.id, customer.id, now, thread_match=match)
     ticket_update, ticket_change, audit = (
         _on_existing_ticket(
@@ -219,6 +230,7 @@ def _attempt(
             dedup_key=inbound.dedup_key,
             timeline=intake.message_entry(message, intake.timeline_summary(inbound)),
             claimed_identities=identities,
+            released_identities=releases,
             new_customer=new_customer,
             customer_update=customer_update,
             message=message,

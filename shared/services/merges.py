@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from shared.domain import trust
 from shared.domain.customer import Customer
 from shared.domain.errors import Conflict, NotFound
 from shared.domain.identity import IdentityKind
@@ -20,7 +21,9 @@ def merge_linked_profiles(
     """
     found = find_customer(repo, inbound)
     if found is None:
-        return True  # a concurrent first message created the profile: retrying will find it
+        # A concurrent first message made the profile (retrying joins it), or the message may
+        # not join the owner (a sign-in meeting a claim): then the identifier stays where it is.
+        return all(repo.identity_owner(kind, value) is None for kind, value in taken)
     merged_any = False
     for kind, value in taken:
         owner_id = repo.identity_owner(kind, value)
@@ -32,7 +35,14 @@ def merge_linked_profiles(
             return False
         if _merge_was_undone(found.value, owner.value):
             return False  # an agent separated these two: never merge them again automatically
-        linking = [_claim_of(inbound, found.value), IdentityClaim(kind=IdentityKind(kind), value=value)]
+        resolved_claim = _claim_of(inbound, found.value)
+        owner_claim = next(
+            (c for c in inbound.identities if c.kind.value == kind and c.value == value),
+            IdentityClaim(kind=IdentityKind(kind), value=value),
+        )
+        if not trust.may_merge(inbound, found.value, resolved_claim, owner.value, owner_claim):
+            return False  # a claim never merges a profile that holds a proof
+        linking = [resolved_claim, owner_claim]
         plan = plan_merge(
             (found.value, found.version),
             (owner.value, owner.version),

@@ -56,18 +56,19 @@ def _send(stack: Stack, method: str, path: str, role: str | None, body: Any = No
 
 def _customer_id(stack: Stack) -> str:
     """The customer-space demo user writes once: the processor makes their profile."""
+    text = f"Bonjour, je voudrais la fibre ({uuid.uuid4().hex[:8]})."  # other tests write from the space too
     reply = _send(
         stack,
         "POST",
         "/api/portal/messages",
         "customer",
-        {"text": "Bonjour, je voudrais la fibre.", "client_submission_id": uuid.uuid4().hex},
+        {"text": text, "client_submission_id": uuid.uuid4().hex},
     )
     assert reply.status == 202, reply.body
 
     def find() -> str | None:
         listed = _send(stack, "GET", "/api/tickets?limit=50", "agent").json()
-        portal = [t for t in listed["items"] if t["channel"] == "portal"]
+        portal = [t for t in listed["items"] if t["channel"] == "portal" and t["subject"] == text]
         return portal[0]["customer_id"] if portal else None
 
     return str(_wait_for(find, "the customer-space message to make a profile"))

@@ -80,6 +80,13 @@ def test_user_pool_groups_client_and_password_policy(synth: Synthesized, spec: r
     assert clients[0]["GenerateSecret"] is False
     assert clients[0]["PreventUserExistenceErrors"] == "ENABLED"
     assert "ALLOW_USER_PASSWORD_AUTH" not in as_list(clients[0]["ExplicitAuthFlows"])
+    # The customer space reads email_verified / phone_number_verified from the ID token; users may
+    # edit their profile, never mark an address verified themselves (docs/security.md).
+    assert set(as_list(clients[0]["ReadAttributes"])) == set(registry.TOKEN_ATTRIBUTES)
+    assert {"email_verified", "phone_number_verified"} <= set(registry.TOKEN_ATTRIBUTES)
+    writable = set(as_list(clients[0]["WriteAttributes"]))
+    assert writable == set(registry.SELF_WRITABLE_ATTRIBUTES)
+    assert not writable & {"email_verified", "phone_number_verified"}
 
 
 def test_staff_pool_requires_mfa_and_threat_protection(synth: Synthesized) -> None:

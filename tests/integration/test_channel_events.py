@@ -275,7 +275,7 @@ def test_email_threads_by_plus_tag_then_message_id_then_subject_token(aws):
     ]
 
 
-def test_an_unknown_address_replying_in_the_thread_joins_the_ticket_customers_profile(aws):
+def test_an_unknown_address_replying_in_the_thread_joins_the_ticket_not_a_proven_profile(aws):
     repo, clock = DynamoRepository(aws["table"]), FixedClock()
     first = record_event(
         repo,
@@ -303,10 +303,50 @@ def test_an_unknown_address_replying_in_the_thread_joins_the_ticket_customers_pr
         ),
     )
 
+    # Agents see the reply on the case, with the evidence; but writing to a thread's address proves
+    # nothing about who one is, and the WhatsApp profile holds a proven number: the address stays
+    # off it (else it would receive the profile's messages, and open its customer space).
     assert (reply.customer_id, reply.ticket_id) == (first.customer_id, first.ticket_id)
-    assert repo.identity_owner("email", "jean@example.net") == first.customer_id
+    assert repo.identity_owner("email", "jean@example.net") is None
     [_, message] = _messages(repo, first.ticket_id)
     assert message.metadata["identity_linked_by"] == "email thread (plus_tag)"
+    assert message.metadata["identifiers_not_added"] == "email:jean@example.net"
+
+
+def test_an_unknown_address_replying_in_the_thread_of_a_form_joins_its_profile_as_a_claim(aws):
+    repo, clock = DynamoRepository(aws["table"]), FixedClock()
+    first = record_event(
+        repo,
+        clock,
+        InboundMessage(
+            dedup_key="web_form:1",
+            channel=Channel.web_form,
+            identities=[PHONE],
+            text="Bonjour",
+            sent_at=clock.now(),
+        ),
+    )
+    clock.advance(minutes=10)
+    record_event(
+        repo,
+        clock,
+        InboundMessage(
+            dedup_key="email:<r2@example.org>",
+            channel=Channel.email,
+            identities=[EMAIL],
+            text="suite",
+            thread_hints=ThreadHints(plus_tag_ticket=first.ticket_id),
+            sent_at=clock.now(),
+        ),
+    )
+    # A profile of claims only (a form) links what agents need, as claims.
+    assert repo.identity_owner("email", "jean@example.net") == first.customer_id
+    profile = repo.get_customer(first.customer_id)
+    assert profile is not None
+    assert {(i.value, i.proof.value) for i in profile.value.identities} == {
+        ("+33612345678", "claimed"),
+        ("jean@example.net", "claimed"),
+    }
 
 
 def test_a_typed_subject_token_does_not_attach_an_unknown_address_to_the_customer(aws):

@@ -37,8 +37,12 @@ def _seed(aws):
     b = record_event(
         repo,
         clock,
-        InboundMessage(
-            dedup_key="sms:b", channel=Channel.sms, identities=[PHONE], text="deuxième", sent_at=clock.now()
+        InboundMessage(  # a form, not an SMS: a form's claims merge only profiles made of claims
+            dedup_key="form:b",
+            channel=Channel.web_form,
+            identities=[PHONE],
+            text="deuxième",
+            sent_at=clock.now(),
         ),
     )
     clock.advance(hours=1)

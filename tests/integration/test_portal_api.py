@@ -67,8 +67,13 @@ def test_an_empty_message_is_refused(aws, lambda_context):
     assert "text" in response["body"]
 
 
-def _portal_get(path: str, sub: str = "7d4c9e1a-0000-4000-8000-0000000c0ffe") -> tuple[int, dict]:
-    event = api_event("portal_api/post_message", "GET", path, claims={"sub": sub})
+CLAIRE = "7d4c9e1a-0000-4000-8000-0000000c0ffe"
+
+
+def _portal_get(path: str, sub: str = CLAIRE) -> tuple[int, dict]:
+    # Another customer has their own sub and (Cognito keeps emails unique in a pool) their own email.
+    other = {} if sub == CLAIRE else {"email": f"{sub}@example.org"}
+    event = api_event("portal_api/post_message", "GET", path, claims={"sub": sub, **other})
     response = portal_api(event, LambdaContext())
     return response["statusCode"], json.loads(response["body"])
 

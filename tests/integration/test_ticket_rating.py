@@ -26,7 +26,8 @@ def _rate(ticket_id: str, body: dict, sub: str = CUSTOMER) -> tuple[int, dict]:
         "POST",
         f"/api/portal/tickets/{ticket_id}/rating",
         body=body,
-        claims={"sub": sub},
+        # Another customer: their own sub and email (Cognito keeps emails unique in a pool).
+        claims={"sub": sub} if sub == CUSTOMER else {"sub": sub, "email": f"{sub}@example.org"},
     )
     response = portal_api(event, LambdaContext())
     return response["statusCode"], json.loads(response["body"])

@@ -20,7 +20,7 @@ from shared.domain.alerts import (
 )
 from shared.domain.common import Channel
 from shared.domain.customer import Customer, Identity
-from shared.domain.identity import IdentityKind
+from shared.domain.identity import IdentityKind, Proof
 from shared.domain.workflow import AlertKind
 from shared.services.order_alerts import DeliveryRejected, DeliveryUncertain
 
@@ -32,7 +32,8 @@ def _customer(locale: str = "fr", **identities: str) -> Customer:
         id="C1",
         locale=locale,
         identities=[
-            Identity(kind=IdentityKind(k), value=v, first_seen_at=NOW) for k, v in identities.items()
+            Identity(kind=IdentityKind(k), value=v, first_seen_at=NOW, proof=Proof.provider)
+            for k, v in identities.items()
         ],
         created_at=NOW,
         updated_at=NOW,

@@ -12,7 +12,7 @@ from shared.domain.alerts import AlertChannel, choose_recipient, fit_sms, render
 from shared.domain.catalog import Product, Technician, WorkingWindow, available_slots, required_skills
 from shared.domain.common import Address
 from shared.domain.customer import Customer, Identity
-from shared.domain.identity import IdentityKind
+from shared.domain.identity import IdentityKind, Proof
 from shared.domain.invoice import build_invoice, check_totals, invoice_number
 from shared.domain.invoice_pdf import render_pdf
 from shared.domain.order import BillableStatus, Order, OrderLine, OrderSource
@@ -74,7 +74,8 @@ def _customer(**identities: str) -> Customer:
     return Customer(
         id="C1",
         identities=[
-            Identity(kind=IdentityKind(k), value=v, first_seen_at=NOW) for k, v in identities.items()
+            Identity(kind=IdentityKind(k), value=v, first_seen_at=NOW, proof=Proof.provider)
+            for k, v in identities.items()
         ],
         created_at=NOW,
         updated_at=NOW,

@@ -45,10 +45,12 @@ from shared.domain.ticket import Ticket, TicketSummary
 from shared.domain.ticket_list import TicketFilters
 from shared.domain.ticket_work import counts_for_assignee, listed_collaborators, sla_watch
 from shared.domain.timeline import TimelineEntry
+from shared.domain.trust import Release
 from shared.ports import InboundWrite, Page, ProviderMessageRef, QueueHead, Versioned
 
 _TABLE_KEYS = frozenset({PARTITION_KEY, SORT_KEY})
 _NEW = f"attribute_not_exists({PARTITION_KEY})"
+_OWNED_BY = "customer_id = :owner"
 
 
 class DynamoRepository(KpiCounters, TicketSideWrites):  # TableOperations, plus add_kpis
@@ -290,7 +292,9 @@ class DynamoRepository(KpiCounters, TicketSideWrites):  # TableOperations, plus 
         and the lookup items that later events use (email Message-IDs, provider message ids)."""
         now = write.timeline.at
         operations: list[dict[str, Any]] = [self._dedup_put(write.dedup_key, write, now)]
+        released = {(r.identity.kind.value, r.identity.value): r for r in write.released_identities}
         for identity in write.claimed_identities:
+            taken_back = released.pop((identity.kind.value, identity.value), None)
             operations.append(
                 self._put(
                     {
@@ -301,9 +305,14 @@ class DynamoRepository(KpiCounters, TicketSideWrites):  # TableOperations, plus 
                         "kind": identity.kind.value,
                         "claimed_at": iso(now),
                     },
-                    condition=_NEW,
+                    # A claim taken back moves from the profile that held it, if it still does.
+                    condition=_NEW if taken_back is None else _OWNED_BY,
+                    values=None if taken_back is None else {":owner": taken_back.customer_id},
                 )
             )
+        for taken_back in released.values():  # taken back, joining no profile: the record goes
+            operations.append(self._release_record(taken_back))
+        operations += self._releases(write.released_identities)
         if write.new_customer is not None:
             operations.append(
                 self._create(write.new_customer, "customer", self._customer_keys(write.customer_id))
@@ -359,6 +368,43 @@ class DynamoRepository(KpiCounters, TicketSideWrites):  # TableOperations, plus 
         if message is not None and message.direction.value == "inbound":
             topic = write.new_ticket.topic.value if write.new_ticket is not None else None
             self.add_kpis(on_inbound(message.channel.value, topic, write.new_ticket is not None, now))
+
+    def _releases(self, releases: list[Release]) -> list[dict[str, Any]]:
+        """Each profile loses the claim (guarded by the version its decision was read at) and
+        keeps the evidence on its timeline."""
+        operations: list[dict[str, Any]] = []
+        for release in releases:
+            values = {
+                ":identities": [i.model_dump(mode="json", exclude_none=True) for i in release.remaining],
+                ":version": release.version,
+                ":now": iso_json(release.timeline.at),
+                ":one": 1,
+            }
+            operations.append(
+                self._update(
+                    self._customer_keys(release.customer_id),
+                    "SET identities = :identities, updated_at = :now ADD version :one",
+                    "version = :version",
+                    {},
+                    values,
+                )
+            )
+            operations.append(self._put(self._timeline_item(release.customer_id, release.timeline)))
+        return operations
+
+    def _release_record(self, release: Release) -> dict[str, Any]:
+        identity = release.identity
+        return {
+            "Delete": {
+                "TableName": self._name,
+                "Key": {
+                    PARTITION_KEY: keys.identity_pk(identity.kind.value, identity.value),
+                    SORT_KEY: keys.IDENT_SK,
+                },
+                "ConditionExpression": _OWNED_BY,
+                "ExpressionAttributeValues": {":owner": release.customer_id},
+            }
+        }
 
     def _new_ticket(self, ticket: Ticket) -> list[dict[str, Any]]:
         """The ticket, in the agents' list and, while it waits, in its topic queue (whose backlog

@@ -8,7 +8,7 @@ import pytest
 
 from shared.domain.common import Channel
 from shared.domain.customer import Customer, CustomerTraits, Identity
-from shared.domain.identity import IdentityKind
+from shared.domain.identity import IdentityKind, Proof
 from shared.domain.message import Direction, Message
 from shared.domain.replies import (
     ReplyRefused,
@@ -41,7 +41,14 @@ def customer(*identities: tuple[IdentityKind, str, Channel | None, int], **field
     return Customer(
         id="C1",
         identities=[
-            Identity(kind=kind, value=value, source_channel=source, first_seen_at=T0 + timedelta(days=day))
+            Identity(
+                kind=kind,
+                value=value,
+                source_channel=source,
+                first_seen_at=T0 + timedelta(days=day),
+                # What a form typed is a claim; what the customer wrote from, the provider asserts.
+                proof=Proof.claimed if source is Channel.web_form else Proof.provider,
+            )
             for kind, value, source, day in identities
         ],
         created_at=T0,
@@ -89,6 +96,22 @@ def test_recipient_per_channel() -> None:
     assert caught.value.code == "no_address"
     phone_only = customer((IdentityKind.phone, "+33699999999", Channel.sms, 0))
     assert recipient(phone_only, Channel.whatsapp) == "33699999999"
+
+
+def test_a_proven_profile_is_never_written_to_at_an_address_only_claimed() -> None:
+    # A form typed an email beside a number the provider asserts: the profile's messages must not
+    # go to an address anyone could have typed.
+    proven = customer(
+        (IdentityKind.phone, "+33699999999", Channel.sms, 0),
+        (IdentityKind.email, "typed@example.org", Channel.web_form, 1),
+    )
+    with pytest.raises(ReplyRefused) as caught:
+        recipient(proven, Channel.email)
+    assert caught.value.code == "no_address"
+    assert recipient(proven, Channel.sms) == "+33699999999"
+    # A profile made of claims only (a contact form) is answered where it asked to be.
+    form_only = customer((IdentityKind.email, "typed@example.org", Channel.web_form, 1))
+    assert recipient(form_only, Channel.email) == "typed@example.org"
 
 
 def test_email_thread_answers_the_last_inbound_email_with_the_conversation() -> None:
