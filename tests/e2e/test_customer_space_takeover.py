@@ -26,6 +26,7 @@ import pytest
 from infra import registry
 from shared.adapters.channels.signatures import compute_twilio_signature
 from tests.e2e.conftest import Reply, Stack
+from tests.e2e.test_order_workflow_flow import at_visit
 
 pytestmark = pytest.mark.e2e
 
@@ -345,6 +346,14 @@ def _invoice(stack: Stack, order_id: str) -> None:
         return dict(reply.json()) if reply.status == 200 else {}
 
     _wait(lambda: workflow().get("waiting_for") == "commissioning", "the wait for the technician", 60)
-    report = {"technician_id": "T-SEC", "tests": [{"name": "audit", "passed": True}]}
-    assert _call(stack, "POST", f"/api/orders/{order_id}/commissioning", agent, report).status == 200
+    # A supervisor enters the technician's report, an hour into the visit (the stack's clock).
+    report = {"technician_id": "T-SEC", "tests": [{"name": "audit", "result": "passed"}]}
+    at_visit(stack, workflow()["appointment"]["start"])
+    try:
+        posted = _call(
+            stack, "POST", f"/api/orders/{order_id}/commissioning", _staff(stack, "supervisor"), report
+        )
+        assert posted.status == 200, posted.body
+    finally:
+        stack.post("/local/clock", body=b'{"offset_s": 0}')
     _wait(lambda: (workflow().get("invoice") or {}).get("number"), "the invoice", 60)
