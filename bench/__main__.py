@@ -371,6 +371,14 @@ def _replies_report() -> list[str]:
     return replies.report_lines(replies.measure())
 
 
+def _local_stack_report() -> list[str]:
+    """Issue 15 #11: the local stack's memory and throughput over 10,000 messages, last (it takes
+    minutes; BENCH_STACK_MESSAGES shortens it). See bench/local_stack.py."""
+    from bench import local_stack
+
+    return local_stack.report_lines(local_stack.measure())
+
+
 def main() -> None:
     measures, channels = _operations()
     naive = _import_ms(None, source=NAIVE_MODULE)
@@ -381,6 +389,7 @@ def main() -> None:
     report += "\n".join(_replies_report()) + "\n"
     report += "\n".join(workspace_api.report_lines(workspace_api.measure())) + "\n"
     report += "\n".join(large_deliveries.report_lines(large_deliveries.measure())) + "\n"
+    report += "\n".join(_local_stack_report()) + "\n"
     (ROOT / "bench" / "results.md").write_text(report)
     print(report)
 

@@ -26,9 +26,6 @@ BUILD_DIR = ROOT / "build"
 LAMBDA_DIR = BUILD_DIR / "lambda"
 LAYER_DIR = BUILD_DIR / "layer"
 
-# The Lambda runtime and the wheels of the layer must agree: infra/constructs/functions.py
-# derives the function runtime from these two values.
-PYTHON_VERSION = "3.12"
 PLATFORM = "manylinux2014_aarch64"
 
 PACKAGES = ("shared", "functions")
@@ -48,6 +45,28 @@ def requirement_name(requirement: str) -> str:
     if match is None:
         raise ValueError(f"cannot read a package name from {requirement!r}")
     return _canonical(match.group(1))
+
+
+def python_version(pyproject: Path = ROOT / "pyproject.toml") -> str:
+    """The one Python version, declared once: ``[project].requires-python`` (``~=3.11.0`` -> "3.11").
+
+    The tests run on it (pip refuses another interpreter; tests/infra/test_python_version.py
+    checks the running one), the layer's wheels are built for it, and the Lambda runtime
+    (infra/constructs/functions.py) and the local stack's functions are ``python<it>``.
+    """
+    spec = tomllib.loads(pyproject.read_text())["project"]["requires-python"]
+    match = re.fullmatch(r"~=\s*(3\.\d+)\.\d+", spec.strip())
+    if match is None:
+        raise ValueError(
+            f"pyproject.toml requires-python {spec!r}: expected '~=3.X.0', the one version that Lambda"
+            " runs and the tests use"
+        )
+    return match.group(1)
+
+
+# The Lambda runtime, the layer's wheels and the tests' interpreter: one version.
+PYTHON_VERSION = python_version()
+LAMBDA_RUNTIME = f"python{PYTHON_VERSION}"
 
 
 def runtime_requirements(pyproject: Path = ROOT / "pyproject.toml") -> list[str]:

@@ -476,7 +476,8 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
             Route("POST", "/api/portal/tickets/{ticket_id}/rating", auth="customer"),
         ),
         env={**TABLE_ENV, "INBOUND_QUEUE_URL": Ref("queue:inbound", "url")},
-        grants=(Grant("queue:inbound", "send"), Grant("table", "read")),
+        # Writes: a customer's rating of a solved ticket (its transaction and the KPI counters).
+        grants=(Grant("queue:inbound", "send"), Grant("table", "read_write")),
     ),
     # --- orders and commerce (issue 6, items 1-3) ------------------------------------------
     FunctionSpec(

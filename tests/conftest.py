@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,10 +20,30 @@ os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Guichet")
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "guichet")
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "1")
 
-from infra.local import moto_patches  # noqa: E402
+from infra.local import aws_calls, moto_patches  # noqa: E402
 from tests.support import LambdaContext, provision_moto  # noqa: E402
 
 moto_patches.install()  # the local stack's moto, without its O(table) writes (issue 15 #11)
+
+# Every AWS call a function makes in this session, in-process or in an e2e local stack (which
+# inherits the variable), goes to one file; tests/infra/test_observed_permissions.py, run last,
+# checks each against that function's role in the synthesized template (issue 15 #12).
+if not os.environ.get("LOCAL_AWS_CALLS_FILE"):
+    _fd, _calls_file = tempfile.mkstemp(prefix="guichet-aws-calls-", suffix=".tsv")
+    os.close(_fd)
+    os.environ["LOCAL_AWS_CALLS_FILE"] = _calls_file
+aws_calls.Recorder(
+    aws_calls.function_modules(), aws_calls.file_sink(Path(os.environ["LOCAL_AWS_CALLS_FILE"]))
+).install()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "after_everything: runs after every other test of the session")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    last = [item for item in items if item.get_closest_marker("after_everything")]
+    items[:] = [item for item in items if not item.get_closest_marker("after_everything")] + last
 
 
 @pytest.fixture

@@ -88,7 +88,7 @@ class WorkflowHarness:
         import boto3
         from moto import mock_aws
 
-        from infra import registry
+        from infra import build, registry
         from infra.local.dispatcher import Dispatcher
         from infra.local.resources import LocalResources, merged_environment, secret_value, substitute
         from shared.adapters.dynamodb.schema import create_table_kwargs
@@ -146,7 +146,7 @@ class WorkflowHarness:
                 continue
             arn = lam.create_function(
                 FunctionName=spec.name,
-                Runtime="python3.12",
+                Runtime=build.LAMBDA_RUNTIME,
                 Role=role,
                 Handler=spec.handler,
                 Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},

@@ -24,7 +24,7 @@ from infra import build, registry
 from infra.constructs.resources import Resources, acknowledge, pascal
 from infra.registry import FunctionSpec, Grant
 
-RUNTIME = lambda_.Runtime(f"python{build.PYTHON_VERSION}", lambda_.RuntimeFamily.PYTHON)
+RUNTIME = lambda_.Runtime(build.LAMBDA_RUNTIME, lambda_.RuntimeFamily.PYTHON)
 ARCHITECTURE = lambda_.Architecture.ARM_64  # the layer's wheels are manylinux aarch64
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 
@@ -67,10 +67,9 @@ class Functions(Construct):
         acknowledge(
             self,
             "AwsSolutions-L1",
-            f"{RUNTIME.name} is pinned on purpose: the dependency layer is built for CPython "
-            f"{build.PYTHON_VERSION} (pydantic-core binary wheels) and infra/build.py and this "
-            "runtime change together. Move both with infra.build.PYTHON_VERSION, after running the "
-            "tests on the new version.",
+            f"{RUNTIME.name} is pinned on purpose: it is the version the tests run on and the "
+            "dependency layer is built for (pydantic-core binary wheels), declared once in "
+            "pyproject.toml requires-python. Move it there, then run the tests on the new version.",
         )
         self.functions: dict[str, lambda_.Function] = {
             spec.name: self._function(spec) for spec in registry.FUNCTIONS

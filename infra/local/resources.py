@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infra import registry
+from infra import build, registry
 from shared.adapters.dynamodb import schema
 
 PREFIX = "guichet"
@@ -453,7 +453,7 @@ class Provisioner:
         for spec in registry.FUNCTIONS:
             arn = lam.create_function(
                 FunctionName=spec.name,
-                Runtime="python3.12",
+                Runtime=build.LAMBDA_RUNTIME,
                 Role=role,
                 Handler=spec.handler,
                 Code={"ZipFile": _DUMMY_ZIP},

@@ -29,6 +29,7 @@ from moto.server import ThreadedMotoServer
 from pydantic import ValidationError
 
 from infra import registry
+from infra.local import aws_calls
 from infra.local import outbox as outbox_module
 from infra.local import resources as res
 from infra.local.authorizer import JwtAuthorizer, Unauthorized, fetch_jwks
@@ -41,6 +42,7 @@ from infra.local.poller import QueuePoller
 from infra.local.scheduler import Scheduler
 
 DEFAULT_REGION = "eu-west-3"
+STOP_BUDGET_S = 3.0  # what stop() may spend joining threads that are busy in a handler
 _FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -70,6 +72,7 @@ class LocalStack:
 
     def __post_init__(self) -> None:
         self._stopping = threading.Event()
+        self._stop_deadline = 0.0
         self._cleanups: list[Callable[[], None]] = []
         self.resources: res.LocalResources | None = None
         self.base_url = f"http://{self.host}:{self.port}"
@@ -90,6 +93,10 @@ class LocalStack:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
 
         install_moto_patches()  # O(1) transactions and queries, no model kept for ever
+        calls_file = self.environ.get("LOCAL_AWS_CALLS_FILE")  # the tests check them against IAM
+        if calls_file:
+            recorder = aws_calls.Recorder(aws_calls.function_modules(), aws_calls.file_sink(Path(calls_file)))
+            self._cleanups.append(recorder.install())
         default_user_config["lambda"] = {"use_docker": False}
         default_user_config["stepfunctions"] = {"execute_state_machine": True}
         account_id = self.environ.get("MOTO_ACCOUNT_ID", "123456789012")
@@ -210,12 +217,14 @@ class LocalStack:
                 log(f"WARNING {spec.name}: cannot load {spec.settings}: {exc}")
 
     def _join(self, threads: list[threading.Thread]) -> None:
+        """Join within what is left of the stop budget; a thread still in a handler after that
+        is abandoned (daemon): its invocation is lost with moto's in-memory state."""
         self._stopping.set()
         for thread in threads:
-            if thread.is_alive():
-                thread.join(timeout=15)
-                if thread.is_alive():
-                    log(f"{thread.name} did not stop within 15 s (a handler still running?)")
+            thread.join(timeout=max(0.0, self._stop_deadline - time.monotonic()))
+        busy = [thread.name for thread in threads if thread.is_alive()]
+        if busy:
+            log(f"abandoned (busy in a handler): {', '.join(busy)}")
 
     def _announce(
         self,
@@ -241,8 +250,10 @@ class LocalStack:
             log(f"provider  {name} -> local fake")
 
     # ------------------------------------------------------------------ stop
-    def stop(self) -> None:
-        """Stop everything started, newest first; each step runs even if an earlier one failed."""
+    def stop(self, budget_s: float = STOP_BUDGET_S) -> None:
+        """Stop everything started, newest first; each step runs even if an earlier one failed.
+        Threads busy in a handler get ``budget_s`` in all to finish."""
+        self._stop_deadline = time.monotonic() + budget_s
         self._stopping.set()
         while self._cleanups:
             cleanup = self._cleanups.pop()

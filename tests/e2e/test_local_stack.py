@@ -6,6 +6,8 @@ import base64
 import importlib.util
 import json
 import uuid
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
@@ -160,3 +162,14 @@ def test_queues_lists_each_queue_and_its_dlq(stack: Stack) -> None:
     for queue in registry.QUEUES:
         assert {"visible", "inFlight", "delayed"} <= set(counts[queue.name])
         assert f"{queue.name}-dlq" in counts
+
+
+def test_the_local_functions_declare_the_runtime_lambda_runs(aws: Callable[[str], Any]) -> None:
+    """One Python version (pyproject.toml): moto's function records say what AWS will run."""
+    from infra import build
+
+    lam = aws("lambda")
+    runtimes = {
+        lam.get_function(FunctionName=spec.name)["Configuration"]["Runtime"] for spec in registry.FUNCTIONS
+    }
+    assert runtimes == {build.LAMBDA_RUNTIME}
