@@ -42,7 +42,7 @@ from infra.local.poller import QueuePoller
 from infra.local.scheduler import Scheduler
 
 DEFAULT_REGION = "eu-west-3"
-STOP_BUDGET_S = 3.0  # what stop() may spend joining threads that are busy in a handler
+STOP_BUDGET_S = 2.5  # what stop() may spend joining threads that are busy in a handler
 _FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",

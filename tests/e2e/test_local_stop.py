@@ -29,7 +29,7 @@ pytestmark = pytest.mark.e2e
 PROMISED_S = 5.0
 # ``python -m infra.local`` with the processor made to burn CPU for 10 minutes per invocation.
 STUCK_PROCESSOR = """
-import sys, time
+import time
 from infra.local import dispatcher, __main__ as local_main
 real_invoke = dispatcher.Dispatcher.invoke
 def invoke(self, name, event):
@@ -39,7 +39,7 @@ def invoke(self, name, event):
             sum(range(10_000))
     return real_invoke(self, name, event)
 dispatcher.Dispatcher.invoke = invoke
-sys.exit(local_main.main())
+local_main.run()
 """
 
 
@@ -90,11 +90,11 @@ def _flood(stack: Stack, stop: threading.Event, sent: list[int]) -> None:
                 "/webhooks/form",
                 body=json.dumps(form).encode(),
                 headers={"content-type": "application/json"},
-                timeout=5,
+                timeout=15,
             )
             sent.append(reply.status)
-        except OSError:  # the stack is going away
-            return
+        except OSError:  # slow under load, or the stack is going away
+            time.sleep(0.1)
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
@@ -106,7 +106,7 @@ def test_the_busy_stack_stops_within_5_s(tmp_path: Path, signum: int) -> None:
         for client in clients:
             client.start()
         try:
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + 120
             while len(sent) < 30 and time.monotonic() < deadline:  # the processor is stuck in a batch
                 time.sleep(0.1)
             assert sent.count(202) >= 30, f"the flood was not accepted: {sent[:5]}"
