@@ -17,9 +17,11 @@ from aws_cdk import App, Environment, Validations
 from cdk_nag import AwsSolutionsChecks
 
 from infra import build
-from infra.stack import GuichetStack
+from infra.edge_stack import EDGE_REGION, GuichetEdgeStack
+from infra.stack import TAGS, GuichetStack
 
 STACK_NAME = "GuichetStack"
+EDGE_STACK_NAME = "GuichetEdgeStack"
 CDK_JSON = build.ROOT / "cdk.json"
 
 
@@ -37,8 +39,15 @@ def create_app(
     outdir: str | None = None,
     context: dict[str, Any] | None = None,
 ) -> tuple[App, GuichetStack]:
-    """The app with its one stack and the cdk-nag checks (not synthesized yet)."""
+    """The app with its stacks and the cdk-nag checks (not synthesized yet): GuichetStack, and
+    GuichetEdgeStack (``app.node.find_child(EDGE_STACK_NAME)``), the web ACL in us-east-1."""
     app = App(outdir=outdir, context={**cdk_context(), **(context or {})})
+    GuichetEdgeStack(
+        app,
+        EDGE_STACK_NAME,
+        tags=TAGS,
+        env=Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=EDGE_REGION),
+    )
     stack = GuichetStack(
         app,
         STACK_NAME,

@@ -18,6 +18,9 @@ Access = Literal["read", "write", "read_write", "send", "consume", "publish", "s
 # "sms" (SNS Publish to phone numbers, never to a topic) and "statemachine:<name>" ("start",
 # "task_response").
 Auth = Literal["none", "staff", "customer"]
+# Who calls a route, for its throttle: an auth="none" route is "anonymous" (the web form, survey
+# links, /health) unless a provider signs it ("provider": Meta, Twilio, Shopify, WooCommerce).
+Caller = Literal["anonymous", "provider", "staff", "customer"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,25 @@ class Route:
     method: str
     path: str  # API Gateway syntax, path parameters as {name}
     auth: Auth = "none"
+    caller: Caller | None = None  # None: "staff"/"customer" by auth, "anonymous" for auth="none"
+
+    @property
+    def key(self) -> str:
+        return f"{self.method} {self.path}"
+
+    @property
+    def who(self) -> Caller:
+        if self.caller is not None:
+            return self.caller
+        return "anonymous" if self.auth == "none" else self.auth
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """API Gateway route throttle: steady requests per second and burst, all callers together."""
+
+    rate: int
+    burst: int
 
 
 @dataclass(frozen=True)
@@ -63,6 +85,9 @@ class FunctionSpec:
     memory_mb: int = 256
     timeout_s: int = 10
     batch_size: int = 10
+    # A queue consumer's maximum concurrency (the SQS event source's): a flood of messages
+    # cannot take the account's Lambda concurrency from the API functions.
+    max_concurrency: int | None = None
 
     @property
     def module(self) -> str:
@@ -81,6 +106,8 @@ class QueueSpec:
     visibility_timeout_s: int = 60  # at least 6x the consumer's timeout (AWS guidance)
     retention_days: int = 4
     dlq_retention_days: int = 14
+    # Alarm when the oldest message has waited this long: the consumer is failing or too slow.
+    max_age_s: int = 300
 
 
 @dataclass(frozen=True)
@@ -256,6 +283,30 @@ TOKEN_ATTRIBUTES: tuple[str, ...] = (
 )
 SELF_WRITABLE_ATTRIBUTES: tuple[str, ...] = ("email", "name", "phone_number")
 
+# ---------------------------------------------------------------- protection (issue 15 #6)
+# Per-route API throttles by caller (HTTP API route settings, every route has its own bucket):
+# an anonymous flood of one public route cannot use up what agents, customers and the
+# providers' webhooks need. The local gateway does not throttle; AWS does.
+THROTTLES: dict[Caller, Throttle] = {
+    "anonymous": Throttle(rate=10, burst=20),  # a shop's contact form sees a few a minute
+    "provider": Throttle(rate=100, burst=200),  # delivery bursts (campaign answers, order syncs)
+    "staff": Throttle(rate=50, burst=100),
+    "customer": Throttle(rate=20, burst=40),
+}
+# AWS WAF rate rules on the CloudFront distribution in front of the API (infra/constructs/
+# edge.py): requests per client IP per 5 minutes, before a 429-like block.
+WAF_RATE_LIMITS: dict[str, int] = {
+    "anonymous": 100,  # the anonymous routes (form, survey, /health) from one address
+    "api": 6000,  # everything but the providers' signed webhooks (an office of agents behind one NAT)
+}
+# Lambda errors alarm when a function's unhandled errors reach this many in 5 minutes.
+ERRORS_ALARM_THRESHOLD = 1
+
+
+def route_throttle(route: Route) -> Throttle:
+    return THROTTLES[route.who]
+
+
 # Environment common to every function (literal values only).
 COMMON_ENV: dict[str, str] = {
     "POWERTOOLS_SERVICE_NAME": "guichet",
@@ -356,7 +407,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         description="WhatsApp, Messenger and Instagram: handshake, signature check, enqueue",
         settings="shared.settings.ChannelWebhookSettings",
         routes=tuple(
-            Route(method, f"/webhooks/{channel}")
+            Route(method, f"/webhooks/{channel}", caller="provider")
             for channel in ("whatsapp", "messenger", "instagram")
             for method in ("GET", "POST")
         ),
@@ -369,7 +420,10 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         handler="functions.twilio_webhook.handler.handler",
         description="Twilio SMS/WhatsApp messages, message statuses and voice call statuses",
         settings="shared.settings.ChannelWebhookSettings",
-        routes=tuple(Route("POST", f"/webhooks/twilio/{kind}") for kind in ("sms", "status", "voice")),
+        routes=tuple(
+            Route("POST", f"/webhooks/twilio/{kind}", caller="provider")
+            for kind in ("sms", "status", "voice")
+        ),
         env={**PROVIDER_WEBHOOK_ENV},
         grants=PROVIDER_WEBHOOK_GRANTS,
         timeout_s=5,
@@ -400,6 +454,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
             Grant("bucket:payloads", "read_write"),
             Grant("statemachine:order_workflow", "start"),
         ),
+        max_concurrency=20,  # of the 1,000 per account by default: the API keeps the rest
         memory_mb=512,  # MIME parsing of large mail
         timeout_s=10,
     ),
@@ -485,7 +540,10 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         handler="functions.commerce_webhook.handler.handler",
         description="Shopify and WooCommerce webhooks: signature check, WooCommerce ping, enqueue",
         settings="shared.settings.CommerceWebhookSettings",
-        routes=(Route("POST", "/webhooks/shopify"), Route("POST", "/webhooks/woocommerce")),
+        routes=(
+            Route("POST", "/webhooks/shopify", caller="provider"),
+            Route("POST", "/webhooks/woocommerce", caller="provider"),
+        ),
         env={
             "INBOUND_QUEUE_URL": Ref("queue:inbound", "url"),
             "PAYLOADS_BUCKET": Ref("bucket:payloads", "name"),

@@ -3,7 +3,8 @@
 CDK context values (``npx aws-cdk deploy -c name=value``, or cdk.json ``context``):
 
 - ``publicBaseUrl``: the public base URL the providers call and sign (``https://...``, e.g. a
-  custom domain in front of the HTTP API); default: the HTTP API's endpoint URL. Becomes
+  custom domain on the distribution); default: the CloudFront distribution in front of the HTTP
+  API (infra/constructs/edge.py), whose web ACL is the ``EdgeWebAclArn`` parameter. Becomes
   ``PUBLIC_BASE_URL`` (``Ref("api", "url")``) without a trailing slash.
 - ``inboundEmailDomain``: the domain whose mail the SES receipt rule accepts; default
   ``support.example.com``, a placeholder that receives nothing: set it to deploy.
@@ -35,10 +36,12 @@ from infra import registry
 from infra.constructs.api import Api
 from infra.constructs.auth import Auth
 from infra.constructs.data import Data
+from infra.constructs.edge import ApiEdge
 from infra.constructs.email import Email
 from infra.constructs.events import EventRules
 from infra.constructs.functions import Functions
-from infra.constructs.messaging import Messaging
+from infra.constructs.messaging import ALARM_TOPIC, Messaging
+from infra.constructs.monitoring import Monitoring
 from infra.constructs.resources import Resources
 from infra.constructs.secrets import Secrets
 from infra.constructs.storage import Storage
@@ -158,8 +161,10 @@ class GuichetStack(Stack):
         self.auth = Auth(self, "Auth")
         # The API before the functions: its URL is in their environment (Ref("api", "url")).
         self.api = Api(self, "Api", user_pools=self.auth.user_pools, clients=self.auth.clients)
+        # The API's public face: CloudFront with the WAF web ACL (the API cannot have one).
+        self.edge = ApiEdge(self, "Edge", http_api=self.api.http_api)
         self.public_base_url = (
-            public_base_url(self.node.try_get_context(PUBLIC_BASE_URL_CONTEXT)) or self.api.url
+            public_base_url(self.node.try_get_context(PUBLIC_BASE_URL_CONTEXT)) or self.edge.url
         )
         self.inbound_email_domain = inbound_email_domain(
             self.node.try_get_context(INBOUND_EMAIL_DOMAIN_CONTEXT)
@@ -211,7 +216,18 @@ class GuichetStack(Stack):
             topics=self.messaging.topics,
         )
 
-        CfnOutput(self, "ApiUrl", value=self.api.url, description="Base URL of the HTTP API")
+        self.monitoring = Monitoring(
+            self,
+            "Monitoring",
+            topic=self.messaging.topics[ALARM_TOPIC],
+            queues=self.messaging.queues,
+            dead_letter_alarms=self.messaging.alarms,
+            functions=self.functions.functions,
+            http_api=self.api.http_api,
+            state_machines=self.workflow.state_machines,
+        )
+
+        CfnOutput(self, "ApiUrl", value=self.api.url, description="The HTTP API itself (behind the edge)")
         CfnOutput(
             self,
             "PublicBaseUrl",

@@ -1,5 +1,6 @@
 """The HTTP API: one route per registry Route, JWT authorizers on the Cognito pools,
-access logs and throttling on the default stage.
+access logs on the default stage, and a throttle per route (``registry.THROTTLES`` by caller:
+each route has its own token bucket, so a flood of one cannot use up the others').
 
 Built in two steps: the API itself first (its URL is a function environment value,
 ``Ref("api", "url")``), then ``add_routes`` once the functions exist. CloudFormation sees no
@@ -25,7 +26,8 @@ from constructs import Construct
 from infra import registry
 from infra.constructs.resources import acknowledge, pascal
 
-RATE_LIMIT = 100  # steady requests per second for the whole stage
+# The stage default: only a route without its own settings would use it (there is none).
+RATE_LIMIT = 100
 BURST_LIMIT = 200
 ACCESS_LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 
@@ -126,9 +128,25 @@ class Api(Construct):
                     f"{route.method} {route.path} ({spec.name}) is declared auth='none' in "
                     "infra/registry.py: its callers have no Cognito identity (liveness probes, "
                     "channel and commerce providers that sign their requests, the anonymous web "
-                    "form). The handler validates its input; the stage throttles.",
+                    "form). The handler validates its input; the route has its own throttle "
+                    f"({route.who}) and the WAF on the distribution in front rate-limits per address.",
                 )
-            self.routes[f"{route.method} {route.path}"] = added
+            self.routes[route.key] = added
+        self._throttle_routes()
+
+    def _throttle_routes(self) -> None:
+        """The stage's route settings: each registry route's throttle. CloudFormation checks that
+        each route key exists, so the stage waits for the routes."""
+        stage = self.stage.node.default_child
+        settings = {}
+        for route, _spec in registry.all_routes():
+            throttle = registry.route_throttle(route)
+            settings[route.key] = {
+                "ThrottlingRateLimit": throttle.rate,
+                "ThrottlingBurstLimit": throttle.burst,
+            }
+            stage.node.add_dependency(self.routes[route.key])
+        stage.route_settings = settings
 
     @property
     def url(self) -> str:

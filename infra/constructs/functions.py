@@ -149,5 +149,6 @@ class Functions(Construct):
                 self._resources.construct(queue_key),
                 batch_size=spec.batch_size,
                 report_batch_item_failures=True,
+                max_concurrency=spec.max_concurrency,
             )
         )

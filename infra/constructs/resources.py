@@ -209,7 +209,8 @@ class Resources:
         if (kind, grant.access) == ("sms", "send"):
             return _grant_sms(grantee)
         if (kind, grant.access) == ("ses", "send"):
-            return _grant_ses(grantee, self.support_email_from)
+            configuration_set = self.env_overrides.get("SES_CONFIGURATION_SET")
+            return _grant_ses(grantee, self.support_email_from, configuration_set)
         method = _GRANTS.get((kind, grant.access))
         if method is None:
             raise NotImplementedError(f"no grant for {grant.access!r} on {grant.resource!r}")
@@ -242,14 +243,23 @@ def ses_identity_arns(sender: str) -> list[str]:
     ]
 
 
-def _grant_ses(grantee: iam.IGrantable, sender: str) -> list[tuple[str, str]]:
+def ses_configuration_set_arn(name: str) -> str:
+    return f"arn:{Aws.PARTITION}:ses:{Aws.REGION}:{Aws.ACCOUNT_ID}:configuration-set/{name}"
+
+
+def _grant_ses(
+    grantee: iam.IGrantable, sender: str, configuration_set: str | None = None
+) -> list[tuple[str, str]]:
     """SES sending for replies: on the sender's identities only, and only with that From address
-    (``ses:FromAddress``), so the role cannot send as anyone else of the same domain. No wildcard:
-    nothing for cdk-nag to acknowledge."""
+    (``ses:FromAddress``), so the role cannot send as anyone else of the same domain. When mail
+    goes through a configuration set (``SES_CONFIGURATION_SET`` in ``outboundEnv``), SES also
+    authorises the send on that set: without it every reply fails with AccessDenied. No
+    wildcard: nothing for cdk-nag to acknowledge."""
+    extra = [ses_configuration_set_arn(configuration_set)] if configuration_set else []
     grantee.grant_principal.add_to_principal_policy(
         iam.PolicyStatement(
             actions=["ses:SendEmail", "ses:SendRawEmail"],
-            resources=ses_identity_arns(sender),
+            resources=[*ses_identity_arns(sender), *extra],
             conditions={"StringEquals": {"ses:FromAddress": sender}},
         )
     )

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
@@ -58,8 +58,15 @@ class Workflow(Construct):
         missing = [task for task in spec.tasks if task not in functions]
         if missing:
             raise ValueError(f"state machine {spec.name}: tasks {missing} are not registry functions")
+        # Under /aws/vendedlogs/: Step Functions (like every vended log source) then needs no
+        # entry in the account's CloudWatch Logs resource policy, whose 5,120-character limit
+        # a few state machines with arbitrary log group names exhaust.
         log_group = logs.LogGroup(
-            self, f"{name}Logs", retention=LOG_RETENTION, removal_policy=RemovalPolicy.DESTROY
+            self,
+            f"{name}Logs",
+            log_group_name=f"/aws/vendedlogs/states/{Stack.of(self).stack_name}-{spec.name}",
+            retention=LOG_RETENTION,
+            removal_policy=RemovalPolicy.DESTROY,
         )
         self.log_groups[spec.name] = log_group
         tasks = {task: functions[task] for task in spec.tasks}

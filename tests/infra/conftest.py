@@ -56,12 +56,17 @@ def _synthesize(outdir: Path, artifacts: tuple[Path, Path]) -> Synthesized:
             for construct in violation["violatingConstructs"]
         ]
         pytest.fail("cdk-nag findings:\n" + "\n".join(findings), pytrace=False)
+    from infra.app import EDGE_STACK_NAME
+
     artifact = assembly.get_stack_artifact(stack.artifact_id)
+    edge = assembly.get_stack_artifact(app.node.find_child(EDGE_STACK_NAME).artifact_id)
     return Synthesized(
         stack=stack,
         template=artifact.template,
         template_file=outdir / artifact.template_file,
         outdir=outdir,
+        edge_template=edge.template,
+        edge_template_file=outdir / edge.template_file,
     )
 
 

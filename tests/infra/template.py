@@ -43,6 +43,8 @@ class Synthesized:
     template: dict[str, Any]
     template_file: Path | None = None  # where the session synth wrote it (cdk-nag report alongside)
     outdir: Path | None = None
+    edge_template: dict[str, Any] | None = None  # GuichetEdgeStack (the web ACL, us-east-1)
+    edge_template_file: Path | None = None
 
     @cached_property
     def assertions(self) -> Template:
@@ -61,6 +63,8 @@ class Synthesized:
 
     def ref_target(self, ref: Ref) -> str:
         """Logical id of the resource a registry ``Ref`` points to (a pool's client for client_id)."""
+        if ref.resource == "api" and ref.attribute == "url":  # the public URL: the edge distribution
+            return logical_id(self.stack.edge.distribution)
         if ref.resource.startswith("userpool:") and ref.attribute == "client_id":
             return logical_id(self.stack.auth.clients[ref.resource.partition(":")[2]])
         return self.id_of(ref.resource)

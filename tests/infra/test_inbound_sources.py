@@ -233,13 +233,16 @@ def overridden(tmp_path_factory: pytest.TempPathFactory, artifacts: tuple[Path, 
     return template
 
 
-def test_public_base_url_defaults_to_the_api_endpoint(synth: Synthesized) -> None:
-    api_id = synth.id_of("api")
-    assert synth.resources[api_id]["Type"] == "AWS::ApiGatewayV2::Api"
+def test_public_base_url_defaults_to_the_edge_distribution(synth: Synthesized) -> None:
+    """The providers call (and sign) the CloudFront URL, where the WAF is (issue 15 #6)."""
+    distribution = synth.ref_target(registry.Ref("api", "url"))
+    assert synth.resources[distribution]["Type"] == "AWS::CloudFront::Distribution"
     for spec in registry.FUNCTIONS:
         if spec.env.get("PUBLIC_BASE_URL") == registry.Ref("api", "url"):
             env = synth.function(spec.name)["Environment"]["Variables"]
-            assert env["PUBLIC_BASE_URL"] == {"Fn::GetAtt": [api_id, "ApiEndpoint"]}
+            assert env["PUBLIC_BASE_URL"] == {
+                "Fn::Join": ["", ["https://", {"Fn::GetAtt": [distribution, "DomainName"]}]]
+            }
 
 
 def test_context_overrides_public_base_url_and_email_domain(overridden: dict[str, Any]) -> None:

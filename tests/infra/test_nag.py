@@ -19,6 +19,9 @@ EXPECTED_ACKNOWLEDGEMENTS = {
     "AwsSolutions-COG2",  # customers' MFA is optional
     "AwsSolutions-COG8",  # customers' pool on the Essentials plan
     "AwsSolutions-APIG4",  # auth="none" routes
+    "AwsSolutions-CFR1",  # the edge distribution: no geo restriction (providers call from anywhere)
+    "AwsSolutions-CFR3",  # the edge distribution: requests are logged by the API stage
+    "AwsSolutions-CFR4",  # the edge distribution: default certificate (a custom domain sets TLS 1.2)
 }
 
 
