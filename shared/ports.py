@@ -6,6 +6,7 @@ cold start; unit tests pass fakes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Generic, Protocol, TypeVar
@@ -18,7 +19,7 @@ from shared.domain.intake import ContactUpdate, TicketUpdate
 from shared.domain.kpi import KpiIncrement
 from shared.domain.merge import MergePlan, UndoPlan
 from shared.domain.message import DeliveryStatus, Message
-from shared.domain.order import Order
+from shared.domain.order import Order, OrderLink
 from shared.domain.parties import PartyLink
 from shared.domain.search import SearchEntry
 from shared.domain.ticket import Ticket, TicketSummary
@@ -75,6 +76,7 @@ class InboundWrite:
     # with its queue place, SLA index entry and counters following (as for an agent's change).
     ticket_change: tuple[Versioned[Ticket], Ticket] | None = None
     audit: list[AuditEntry] = field(default_factory=list)  # what the message changed on the ticket
+    order_link: OrderLink | None = None  # the ticket, on the order's side (ORDER#<id> / LINK#TICKET#<ref>)
     email_message_ids: list[str] = field(default_factory=list)  # later replies thread on these
     outbound_provider_ids: list[str] = field(default_factory=list)  # "<channel>:<id>" for statuses
     search_entries: list[SearchEntry] = field(default_factory=list)  # new names, addresses, tickets
@@ -155,9 +157,12 @@ class Repository(Protocol):
         who: str | None = None,
         topic: str | None = None,
         filters: TicketFilters | None = None,
+        merged: Sequence[str] = (),
     ) -> Page[TicketSummary]: ...
 
-    def customer_timeline(self, customer_id: str, limit: int, cursor: str | None) -> Page[TimelineEntry]: ...
+    def customer_timeline(
+        self, customer_id: str, limit: int, cursor: str | None, *, merged: Sequence[str] = ()
+    ) -> Page[TimelineEntry]: ...
 
     def record_inbound(self, write: InboundWrite) -> None: ...
 

@@ -10,7 +10,7 @@ from shared.domain.customer import Customer, Identity
 from shared.domain.ids import new_id, stable_id, ticket_reference
 from shared.domain.inbound import InboundMessage
 from shared.domain.message import Direction, Message, PartyRole
-from shared.domain.order import Order
+from shared.domain.order import Order, OrderLink, OrderLinkKind
 from shared.domain.priority import DEFAULT_PRIORITY_POLICY, PriorityPolicy, priority_for
 from shared.domain.qualification import DEFAULT_RULES, MessageFields, QualificationRules, qualify
 from shared.domain.sla_policy import (
@@ -84,6 +84,7 @@ class TicketUpdate(DomainModel):
     channel: Channel
     message_at: datetime
     order_number: str | None = None
+    order_id: str | None = None  # the customer's order the message names (the ticket had none)
     from_customer: bool = True  # a third party's message leaves the customer's last channel
     now: datetime
 
@@ -159,6 +160,7 @@ def ticket_after_message(
     }
     if from_customer:
         update["last_inbound_channel"] = message.channel
+        update["last_inbound_at"] = message.sent_at
         if ticket.order_number is None and message.order_number:
             update["order_number"] = message.order_number
     return ticket.model_copy(update=update)
@@ -277,7 +279,30 @@ def with_message_counted(ticket: Ticket, message: InboundMessage) -> Ticket:
             "message_count": ticket.message_count + 1,
             "last_message_at": message.sent_at,
             "last_inbound_channel": message.channel,
+            "last_inbound_at": message.sent_at,
         }
+    )
+
+
+def may_name_its_order(ticket: Ticket, message: InboundMessage, customer_id: str) -> bool:
+    """Whether a message on an existing ticket is worth an order lookup: the customer's own
+    ticket, about no order yet, and a number it did not already quote (that one was looked up)."""
+    return (
+        ticket.customer_id == customer_id
+        and ticket.order_id is None
+        and message.order_number is not None
+        and message.order_number != ticket.order_number
+    )
+
+
+def order_link(order: Order, ticket_id: str, now: datetime) -> OrderLink:
+    """The ticket seen from the order's side (the order's 360 lists it and its exchanges)."""
+    return OrderLink(
+        kind=OrderLinkKind.ticket,
+        order_id=order.id,
+        ticket_id=ticket_id,
+        linked_at=now,
+        linked_by="system: the customer's message names the order",
     )
 
 

@@ -59,6 +59,32 @@ def reply_channel(requested: Channel | None, ticket: Ticket) -> Channel:
     return Channel.email if channel is Channel.web_form else channel
 
 
+def default_channel(ticket: Ticket, customer: Customer) -> Channel:
+    """No channel named: the channel of the customer's last message that they can be answered
+    on. First where they last wrote on this ticket (tickets of theirs merged into it included),
+    then where they last wrote at all, then their other channels, most recent first; a web form
+    is answered by email, or by SMS to the number it gave. None reachable: the first choice,
+    which refuses with a reason the agent can act on."""
+    traits = customer.traits
+    by_recency = sorted(traits.last_contact_per_channel.items(), key=lambda pair: pair[1], reverse=True)
+    wrote = [ticket.last_inbound_channel or ticket.channel, traits.last_inbound_channel]
+    wrote += [channel for channel, _ in by_recency]
+    candidates: list[Channel] = []
+    for channel in wrote:
+        if channel is None:
+            continue
+        for answer in (Channel.email, Channel.sms) if channel is Channel.web_form else (channel,):
+            if answer not in candidates:
+                candidates.append(answer)
+    for channel in candidates:
+        try:
+            recipient(customer, channel)
+        except ReplyRefused:
+            continue
+        return channel
+    return candidates[0]
+
+
 PARTY_CHANNELS = (Channel.email, Channel.sms)  # a party is known by its email and phone only
 
 

@@ -154,7 +154,8 @@ class Ticket(DomainModel):
     sla: SlaClock | None = None
     message_count: int = 0
     last_message_at: datetime | None = None
-    last_inbound_channel: Channel | None = None
+    last_inbound_channel: Channel | None = None  # where the customer last wrote (merged tickets too)
+    last_inbound_at: datetime | None = None
     merged_into: str | None = None
     merged_from: list[str] = Field(default_factory=list)  # tickets merged into this one
     rating: TicketRating | None = None  # the customer's CSAT once solved

@@ -255,6 +255,21 @@ def sla_watch(ticket: Ticket) -> datetime | None:
     return min(due) if due else None
 
 
+def _last_inbound(source: Ticket, target: Ticket) -> dict[str, object]:
+    """Where the customer last wrote, of the two tickets (replies default to that channel);
+    what another profile wrote on the merged ticket is not the survivor's customer writing."""
+    if source.last_inbound_channel is None or source.customer_id != target.customer_id:
+        return {}
+    if target.last_inbound_channel is None or (source.last_inbound_at or source.created_at) > (
+        target.last_inbound_at or target.created_at
+    ):
+        return {
+            "last_inbound_channel": source.last_inbound_channel,
+            "last_inbound_at": source.last_inbound_at,
+        }
+    return {}
+
+
 MAX_MERGED = 20  # a survivor reads each merged ticket's messages: keep the fan-out bounded
 
 
@@ -296,6 +311,7 @@ def merge_into(
             "merged_from": merged_from,
             "parties": parties,
             "message_count": target.message_count + source.message_count,
+            **_last_inbound(source, target),
             "updated_at": now,
         }
     )

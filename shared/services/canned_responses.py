@@ -13,7 +13,7 @@ import re
 from shared.domain.canned import CannedPreview, CannedResponse, preview
 from shared.domain.common import Channel
 from shared.domain.errors import InvalidInput, NotFound
-from shared.domain.replies import reply_channel
+from shared.domain.replies import default_channel, reply_channel
 from shared.ports import Page
 from shared.reply_ports import OrderReader, ReplyStore, TicketReader
 from shared.services.replies import context_for, load_customer, load_ticket
@@ -74,7 +74,7 @@ def preview_on_ticket(
     canned = get(store, canned_id)
     ticket = load_ticket(reader, ticket_id).value
     customer = load_customer(reader, ticket.customer_id)
-    target = reply_channel(channel, ticket)
+    target = reply_channel(channel, ticket) if channel else default_channel(ticket, customer)
     return preview(
         canned,
         target,

@@ -4,7 +4,9 @@ account with its contacts and their roles, recent orders, tickets, and the timel
 A bounded number of reads whatever the customer's history: GetItem the profile, Query the
 timeline page, Query the customer's tickets (GSI6), Query the customer's orders (GSI1, the
 orders store's own method), and, for a company contact, one Query of the account's partition
-(the account and its first contacts): 4 calls, 5 with an account.
+(the account and its first contacts): 4 calls, 5 with an account; plus, for a profile others
+were merged into, one timeline Query and one tickets Query per merged profile (at most
+MAX_MERGED_PROFILES), merged by time.
 """
 
 from __future__ import annotations
@@ -72,6 +74,16 @@ class CustomerView:
     next_cursor: str | None  # the timeline's
 
 
+MAX_MERGED_PROFILES = 20  # one more Query each for the timeline and the tickets
+
+
+def merged_profiles(customer: Customer) -> list[str]:
+    """The profiles merged into this one and not separated since, newest merge first: their
+    tickets and timeline entries stay where they were written, and the 360 view reads them too."""
+    live = [e.merged_customer_id for e in reversed(customer.merges) if e.undone_at is None]
+    return list(dict.fromkeys(live))[:MAX_MERGED_PROFILES]
+
+
 def customer_360(
     repo: Repository,
     accounts: AccountStore,
@@ -86,8 +98,11 @@ def customer_360(
     if found is None:
         raise NotFound("customer", customer_id)
     customer = found.value
-    timeline = repo.customer_timeline(customer_id, max(1, min(limit, MAX_PAGE)), cursor)
-    tickets = repo.list_tickets(limit=RECENT_TICKETS, cursor=None, view="customer", who=customer_id)
+    merged = merged_profiles(customer)
+    timeline = repo.customer_timeline(customer_id, max(1, min(limit, MAX_PAGE)), cursor, merged=merged)
+    tickets = repo.list_tickets(
+        limit=RECENT_TICKETS, cursor=None, view="customer", who=customer_id, merged=merged
+    )
     recent = orders.customer_orders(customer_id, RECENT_ORDERS, None)
     account: Account | None = None
     contacts_cursor: str | None = None

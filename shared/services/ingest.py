@@ -177,16 +177,16 @@ def _attempt(
 
     if current is not None and intake.wants_own_ticket(inbound, current.value):
         current, match = None, None
+    order = (
+        _customer_order(orders, inbound, found.value.id if found else None)
+        if current is None or intake.may_name_its_order(current.value, inbound, customer.id)
+        else None
+    )
     ticket = (
         current.value
         if current
         else intake.open_ticket(
-            inbound,
-            customer.id,
-            now,
-            found.value if found else None,
-            playbook,
-            order=_customer_order(orders, inbound, found.value.id if found else None),
+            inbound, customer.id, now, found.value if found else None, playbook, order=order
         )
     )
     # A reply threaded onto another customer's case (a third party) does not move our pointer.
@@ -211,6 +211,7 @@ def _attempt(
             from_customer=True,
             playbook=playbook,
             customer=found.value if found else None,
+            order=order,
         )
         if current
         else (None, None, [])
@@ -238,6 +239,8 @@ def _attempt(
             ticket_update=ticket_update,
             ticket_change=ticket_change,
             audit=audit,
+            # The order the message names, seen from its side too (its 360 lists the ticket).
+            order_link=intake.order_link(order, ticket.id, now) if order is not None else None,
             email_message_ids=inbound.message_ids,
             search_entries=_search_entries(
                 customer if found is None else None, identities, customer.id, ticket, current is None
@@ -262,15 +265,22 @@ def _on_existing_ticket(
     from_customer: bool,
     playbook: Playbook | None,
     customer: Customer | None = None,
+    order: Order | None = None,
 ) -> tuple[TicketUpdate | None, tuple[Versioned[Ticket], Ticket] | None, list[AuditEntry]]:
     """How a message lands on a ticket it joins: the whole ticket, guarded by its version, when
     the message moves its status or SLA clock or, from the customer (``customer``: their
     profile before it), raises its priority or qualifies it (re-evaluated on every message,
-    audited); else the commutative counter update, which is what most messages cost."""
+    audited); else the commutative counter update, which is what most messages cost. ``order``:
+    the customer's order the message names, which the ticket had none of (linked either way)."""
     moved = intake.ticket_after_message(
         current.value, inbound, now, from_customer=from_customer, playbook=playbook
     )
     reassessed = reassess(moved or current.value, customer, inbound, now, playbook) if from_customer else None
+    if order is not None:
+        linked = {"order_id": order.id}
+        moved = moved.model_copy(update=linked) if moved is not None else None
+        if reassessed is not None:
+            reassessed = reassessed.model_copy(update={"ticket": reassessed.ticket.model_copy(update=linked)})
     if reassessed is not None:
         audit = AuditEntry(
             id=new_id("A"),
@@ -283,7 +293,10 @@ def _on_existing_ticket(
         return None, (current, reassessed.ticket), [audit]
     if moved is not None:
         return None, (current, moved), []
-    return intake.ticket_update(current.value, inbound, now, from_customer=from_customer), None, []
+    counted = intake.ticket_update(current.value, inbound, now, from_customer=from_customer)
+    if order is not None:
+        counted = counted.model_copy(update={"order_id": order.id})
+    return counted, None, []
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ from shared.domain.replies import (
     RECENT_MESSAGES,
     ReplyRefused,
     after_reply,
+    default_channel,
     email_thread,
     last_inbound_at,
     party_channel,
@@ -267,7 +268,10 @@ def send_reply(
     ticket = found.value
     customer = load_customer(reader, ticket.customer_id)
     party = party_of(ticket, draft.party_id) if draft.party_id else None
-    channel = party_channel(draft.channel, party) if party else reply_channel(draft.channel, ticket)
+    if party is not None:
+        channel = party_channel(draft.channel, party)
+    else:
+        channel = reply_channel(draft.channel, ticket) if draft.channel else default_channel(ticket, customer)
     content = _content(
         draft=draft,
         channel=channel,

@@ -69,7 +69,8 @@ def test_the_360_profile_shows_identities_merge_evidence_and_the_timeline_newest
     body = json.loads(response["body"])
     assert {i["kind"] for i in body["customer"]["identities"]} == {"email", "phone"}
     assert body["customer"]["merges"][0]["merged_customer_id"] == merged
-    assert len(body["tickets"]) == 1  # the survivor's own ticket (the merged profile keeps its own)
+    # The survivor's ticket and the merged profile's (which keeps its customer id), newest first.
+    assert [t["subject"] for t in body["tickets"]] == ["deuxième", "premier"]
     first_page = body["timeline"]
     # Newest first: the linking message and the merge it caused (same instant), then older ones.
     assert sorted(e["kind"] for e in first_page) == ["merge", "message"]
@@ -78,7 +79,8 @@ def test_the_360_profile_shows_identities_merge_evidence_and_the_timeline_newest
         _request("GET", f"/api/customers/{survivor}", f"limit=10&cursor={body['next_cursor']}"),
         lambda_context,
     )
-    assert [e["summary"] for e in json.loads(rest["body"])["timeline"]] == ["email: premier"]
+    # The merged profile's messages are on its own partition: read with the survivor's.
+    assert [e["summary"] for e in json.loads(rest["body"])["timeline"]] == ["sms: deuxième", "email: premier"]
 
 
 def test_an_agent_undoes_a_merge_through_the_api(aws, lambda_context):

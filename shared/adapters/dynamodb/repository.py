@@ -8,6 +8,7 @@ check failures become domain errors: ``Duplicate`` when an idempotency record ex
 from __future__ import annotations
 
 import heapq
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from shared.adapters.dynamodb import cursor as cursors
-from shared.adapters.dynamodb import keys
+from shared.adapters.dynamodb import keys, order_keys
 from shared.adapters.dynamodb.items import ENTITY, from_item, iso_json, to_item, version_of
 from shared.adapters.dynamodb.kpi_counters import KpiCounters
 from shared.adapters.dynamodb.schema import (
@@ -124,21 +125,23 @@ class DynamoRepository(KpiCounters, TicketSideWrites):  # TableOperations, plus 
         )
         return ticket, Page([from_item(item, Message) for item in items], next_cursor)
 
-    def customer_timeline(self, customer_id: str, limit: int, cursor: str | None) -> Page[TimelineEntry]:
-        """The customer's journey across channels, newest first (one Query on their partition)."""
-        params: dict[str, Any] = {
-            "KeyConditionExpression": "#pk = :pk AND begins_with(#sk, :tl)",
-            "ExpressionAttributeNames": {"#pk": PARTITION_KEY, "#sk": SORT_KEY},
-            "ExpressionAttributeValues": {":pk": keys.customer_pk(customer_id), ":tl": "TL#"},
-            "ScanIndexForward": False,
-            "Limit": limit,
-        }
-        if cursor:
-            params["ExclusiveStartKey"] = cursors.decode(cursor, _TABLE_KEYS)["after"]
-        response = self._table.query(**params)
-        entries = [from_item(item, TimelineEntry) for item in response.get("Items", [])]
-        last = response.get("LastEvaluatedKey")
-        return Page(entries, cursors.encode({"after": last}) if last else None)
+    def customer_timeline(
+        self, customer_id: str, limit: int, cursor: str | None, *, merged: Sequence[str] = ()
+    ) -> Page[TimelineEntry]:
+        """The customer's journey across channels, newest first: one Query on their partition
+        and one on each profile ``merged`` into theirs (whose entries stay where they were
+        written), merged by time; the cursor holds each partition's position."""
+        items, next_cursor = self._sharded_page(
+            None,
+            PARTITION_KEY,
+            SORT_KEY,
+            [keys.customer_pk(c) for c in dict.fromkeys([customer_id, *merged])],
+            ascending=False,
+            limit=limit,
+            cursor=cursor,
+            sk_prefix="TL#",
+        )
+        return Page([from_item(item, TimelineEntry) for item in items], next_cursor)
 
     def list_tickets(
         self,
@@ -149,6 +152,7 @@ class DynamoRepository(KpiCounters, TicketSideWrites):  # TableOperations, plus 
         who: str | None = None,
         topic: str | None = None,
         filters: TicketFilters | None = None,
+        merged: Sequence[str] = (),
     ) -> Page[TicketSummary]:
         """The agents' lists, cursor-paginated, never scanned:
 
@@ -157,7 +161,8 @@ class DynamoRepository(KpiCounters, TicketSideWrites):  # TableOperations, plus 
         - ``mine``: GSI1 ``ASSIGNEE#<who>`` and ``COLLABORATOR#<who>``, the caller's active
           tickets and those they collaborate on, newest first (the collaborations are items
           naming the ticket: the page's tickets are then read with one BatchGetItem);
-        - ``customer``: GSI6 ``CUSTOMERTICKETS#<who>``, a customer's tickets, newest first;
+        - ``customer``: GSI6 ``CUSTOMERTICKETS#<who>``, a customer's tickets, newest first
+          (and those of the profiles ``merged`` into theirs: one Query each, merged by time);
         - ``queue``: GSI2 shards of ``topic``'s queue, waiting tickets by priority then age.
 
         A creation-date range is a key condition on the ``<created>#<ref>`` sort keys (the
@@ -171,8 +176,9 @@ class DynamoRepository(KpiCounters, TicketSideWrites):  # TableOperations, plus 
             pks = [keys.assignee_pk(who or ""), keys.collaborator_pk(who or "")]
             spec = ("GSI1", "gsi1pk", "gsi1sk", pks, False)
         elif view == "customer" or (view == "all" and wanted.customer_id):
-            customer = who if view == "customer" else wanted.customer_id
-            spec = ("GSI6", "gsi6pk", "gsi6sk", [keys.customer_tickets_pk(customer or "")], False)
+            customer = (who if view == "customer" else wanted.customer_id) or ""
+            pks = [keys.customer_tickets_pk(c) for c in dict.fromkeys([customer, *merged])]
+            spec = ("GSI6", "gsi6pk", "gsi6sk", pks, False)
             equalities.pop("customer_id", None)
         elif view == "queue":
             pks = [keys.queue_pk(topic or "", shard) for shard in range(QUEUE_SHARDS)]
@@ -362,6 +368,13 @@ class DynamoRepository(KpiCounters, TicketSideWrites):  # TableOperations, plus 
                 )
         operations.append(self._put(self._timeline_item(write.customer_id, write.timeline)))
         operations += [self._put(self._audit_item(entry.ticket_id, entry)) for entry in write.audit]
+        if write.order_link is not None:
+            link = write.order_link
+            link_keys = {
+                PARTITION_KEY: order_keys.order_pk(link.order_id),
+                SORT_KEY: order_keys.ticket_link_sk(link.ticket_id),
+            }
+            operations.append(self._put(to_item(link, "order_link", link_keys)))
         operations += [self._put(self._search_item(entry)) for entry in write.search_entries]
         claimed = [(i.kind.value, i.value) for i in write.claimed_identities]
         self._transact(operations, dedup_key=write.dedup_key, identities=claimed)
@@ -1009,11 +1022,14 @@ class DynamoRepository(KpiCounters, TicketSideWrites):  # TableOperations, plus 
         }
         sets = ["last_message_at = :at", "updated_at = :now"]
         if change.from_customer:  # replies default to the customer's last channel, not a party's
-            sets.append("last_inbound_channel = :channel")
+            sets += ["last_inbound_channel = :channel", "last_inbound_at = :at"]
             values[":channel"] = change.channel.value
         if change.order_number:
             sets.append("order_number = if_not_exists(order_number, :order_number)")
             values[":order_number"] = change.order_number
+        if change.order_id:
+            sets.append("order_id = if_not_exists(order_id, :order_id)")
+            values[":order_id"] = change.order_id
         return self._update(
             self._ticket_keys(change.ticket_id),
             "SET " + ", ".join(sets) + " ADD message_count :one, version :one",

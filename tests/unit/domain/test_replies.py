@@ -13,6 +13,7 @@ from shared.domain.message import Direction, Message
 from shared.domain.replies import (
     ReplyRefused,
     after_reply,
+    default_channel,
     email_thread,
     last_inbound_at,
     recipient,
@@ -20,6 +21,7 @@ from shared.domain.replies import (
 )
 from shared.domain.sla_policy import start_clock
 from shared.domain.ticket import Priority, Ticket, TicketStatus
+from shared.domain.ticket_work import merge_into
 
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
@@ -181,3 +183,34 @@ def test_a_reply_that_solves_answers_and_stops_the_clock() -> None:
     clock = solved.ticket.sla
     assert clock is not None and clock.resolved_at == T0 + timedelta(hours=1)
     assert clock.paused_since is None and clock.next_due() is None
+
+
+def test_no_channel_named_defaults_to_the_customers_last_message_they_can_be_answered_on() -> None:
+    phone_only = customer(
+        (IdentityKind.phone, "+33612345678", Channel.web_form, 0),
+        traits=CustomerTraits(last_inbound_channel=Channel.web_form),
+    )
+    # A form that gave only a phone number: answered by SMS, not refused for want of an email.
+    assert default_channel(ticket(channel=Channel.web_form), phone_only) is Channel.sms
+    both = customer(
+        (IdentityKind.email, "lea@example.fr", Channel.email, 0),
+        (IdentityKind.whatsapp, "33612345678", Channel.whatsapp, 0),
+        traits=CustomerTraits(
+            last_inbound_channel=Channel.email,
+            last_contact_per_channel={Channel.email: T0, Channel.whatsapp: T0 - timedelta(hours=1)},
+        ),
+    )
+    # The ticket's last inbound is the customer's last message there: kept when reachable...
+    assert default_channel(ticket(last_inbound_channel=Channel.whatsapp), both) is Channel.whatsapp
+    # ... else (a Messenger ticket merged in from another profile) their last message anywhere.
+    assert default_channel(ticket(last_inbound_channel=Channel.messenger), both) is Channel.email
+
+
+def test_a_merged_ticket_brings_its_later_channel_only_for_the_same_customer() -> None:
+    target = ticket(last_inbound_channel=Channel.email, last_inbound_at=T0)
+    later = ticket(id="B2C3D4E5", last_inbound_channel=Channel.sms, last_inbound_at=T0 + timedelta(hours=1))
+    _, survivor, _ = merge_into(later, target, "agent:paul", T0 + timedelta(hours=2))
+    assert survivor.last_inbound_channel is Channel.sms
+    someone_else = later.model_copy(update={"customer_id": "C2"})
+    _, survivor, _ = merge_into(someone_else, target, "agent:paul", T0 + timedelta(hours=2))
+    assert survivor.last_inbound_channel is Channel.email
