@@ -80,7 +80,10 @@ def test_the_360_profile_shows_identities_merge_evidence_and_the_timeline_newest
         lambda_context,
     )
     # The merged profile's messages are on its own partition: read with the survivor's.
-    assert [e["summary"] for e in json.loads(rest["body"])["timeline"]] == ["sms: deuxième", "email: premier"]
+    assert [e["summary"] for e in json.loads(rest["body"])["timeline"]] == [
+        "web_form: deuxième",
+        "email: premier",
+    ]
 
 
 def test_an_agent_undoes_a_merge_through_the_api(aws, lambda_context):

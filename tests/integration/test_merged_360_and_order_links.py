@@ -58,7 +58,8 @@ def test_the_survivors_360_shows_the_merged_profiles_tickets_and_messages(aws: A
     repo, clock = DynamoRepository(aws["table"]), FixedClock()
     by_email = record_event(repo, clock, _message(clock, "email:1", [EMAIL], Channel.email))
     clock.advance(hours=1)
-    by_phone = record_event(repo, clock, _message(clock, "sms:1", [PHONE], Channel.sms))
+    # A form (claims only): a form's claims merge only profiles made of claims.
+    by_phone = record_event(repo, clock, _message(clock, "form:0", [PHONE], Channel.web_form))
     clock.advance(hours=1)
     record_event(repo, clock, _message(clock, "form:1", [EMAIL, PHONE], Channel.web_form))  # merges them
     survivor = by_email.customer_id
@@ -77,7 +78,7 @@ def test_the_survivors_360_shows_the_merged_profiles_tickets_and_messages(aws: A
     assert at == sorted(at, reverse=True)  # newest first across both profiles' partitions
     assert [e["summary"] for e in entries if e["kind"] == "message"] == [
         "web_form: form:1",
-        "sms: sms:1",
+        "web_form: form:0",
         "email: email:1",
     ]
 
